@@ -1,0 +1,1 @@
+"""posekit.apis: its modules are imported here, which registers them."""

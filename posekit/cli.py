@@ -1,0 +1,59 @@
+"""The ``posekit`` command: ``posekit SUBCOMMAND [args]``.
+
+Each subcommand is one small module in ``posekit/commands/`` with
+``add_arguments(parser)`` and ``run(args) -> int``. Only the chosen module is
+imported, so ``posekit print-config`` starts without loading torch.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import importlib
+import sys
+
+from posekit import __version__
+from posekit.config import ConfigError
+
+# name -> (module, one-line help)
+COMMANDS = {
+    'print-config': ('posekit.commands.print_config',
+                     'print the fully merged config of a config file'),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ('-h', '--help'):
+        print(_usage())
+        return 0 if argv else 2
+    if argv[0] == '--version':
+        print(f'posekit {__version__}')
+        return 0
+    name = argv[0]
+    if name not in COMMANDS:
+        close = difflib.get_close_matches(name, COMMANDS, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ''
+        print(f"posekit: unknown command '{name}'{hint}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module_name, help_text = COMMANDS[name]
+    module = importlib.import_module(module_name)
+    parser = argparse.ArgumentParser(prog=f'posekit {name}', description=help_text)
+    module.add_arguments(parser)
+    args = parser.parse_args(argv[1:])
+    try:
+        return module.run(args) or 0
+    except (ConfigError, FileNotFoundError) as e:
+        # A mistake in the user's input, not a bug: the message says it all.
+        print(f'posekit {name}: error: {e}', file=sys.stderr)
+        return 1
+
+
+def _usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = [f'  {n:<{width}}  {h}' for n, (_, h) in COMMANDS.items()]
+    return ('usage: posekit COMMAND [ARGS]   (posekit COMMAND -h for its options)\n\n'
+            'commands:\n' + '\n'.join(lines))
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""posekit.codecs: its modules are imported here, which registers them."""

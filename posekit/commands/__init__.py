@@ -1,0 +1,1 @@
+"""One module per ``posekit`` subcommand; see ``posekit/cli.py``."""

@@ -1,0 +1,1 @@
+"""posekit.datasets: its modules are imported here, which registers them."""

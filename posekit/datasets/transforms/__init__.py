@@ -1,0 +1,1 @@
+"""posekit.datasets.transforms: its modules are imported here, which registers them."""

@@ -1,0 +1,1 @@
+"""posekit.engine: its modules are imported here, which registers them."""

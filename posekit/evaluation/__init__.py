@@ -1,0 +1,1 @@
+"""posekit.evaluation: its modules are imported here, which registers them."""

@@ -1,0 +1,1 @@
+"""posekit.models: its modules are imported here, which registers them."""

@@ -1,0 +1,1 @@
+"""posekit.visualization: its modules are imported here, which registers them."""

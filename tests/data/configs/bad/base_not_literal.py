@@ -1,0 +1,2 @@
+name = 'x.py'
+_base_ = [name]

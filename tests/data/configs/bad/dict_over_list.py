@@ -1,0 +1,2 @@
+_base_ = '../chain/level0.py'
+train_pipeline = dict(type='LoadImage')

@@ -1,0 +1,2 @@
+_base_ = '../chain/level0.py'
+codec = dict(sigma=dict(value=3))

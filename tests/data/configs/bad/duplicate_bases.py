@@ -1,0 +1,1 @@
+_base_ = ['../spec/optimizer_cfg.py', '../spec/resnet50.py']

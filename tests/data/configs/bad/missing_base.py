@@ -1,0 +1,1 @@
+_base_ = ['does_not_exist.py']

@@ -1,0 +1,4 @@
+model = dict(
+    type='ResNet',
+    depth=50
+optimizer = dict(type='SGD')

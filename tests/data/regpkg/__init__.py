@@ -1,0 +1,1 @@
+"""A tiny package for the registry tests: THINGS is filled by regpkg.things."""

@@ -1,0 +1,3 @@
+from posekit.registry import Registry
+
+THINGS = Registry('THINGS', package='regpkg.things')

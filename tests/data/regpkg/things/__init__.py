@@ -1,0 +1,3 @@
+from .widget import Widget
+
+__all__ = ['Widget']
