@@ -24,6 +24,16 @@ KNOWN_SCOPES = ('mmpose', 'mmdet', 'mmpretrain', 'mmcls', 'mmengine', 'mmcv',
                 'mmseg', 'mmyolo', 'mmdeploy', 'posekit')
 
 
+class RegistryError(KeyError):
+    """A name that is missing, taken, or in an unknown scope.
+
+    A KeyError (what a failed lookup is), printed without KeyError's quotes.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ''
+
+
 class Registry:
     """A name -> class (or function) table.
 
@@ -57,7 +67,7 @@ class Registry:
                                 f'can be registered, got {obj!r}')
             key = name or obj.__name__
             if not force and key in self._modules and self._modules[key] is not obj:
-                raise KeyError(f'{self.name}: {key!r} is already registered '
+                raise RegistryError(f'{self.name}: {key!r} is already registered '
                                f'(by {_qualname(self._modules[key])}); pass '
                                f'force=True to replace it')
             self._modules[key] = obj
@@ -70,7 +80,7 @@ class Registry:
         self._import_package()
         key = strip_scope(name, self.name)
         if key not in self._modules:
-            raise KeyError(self._unknown_message(name))
+            raise RegistryError(self._unknown_message(name))
         return self._modules[key]
 
     def build(self, cfg: Mapping | Any,
@@ -92,12 +102,12 @@ class Registry:
         kwargs = dict(default_args or {})
         kwargs.update(cfg)
         if 'type' not in kwargs:
-            raise KeyError(f'{self.name}.build: the config has no "type" key: '
+            raise RegistryError(f'{self.name}.build: the config has no "type" key: '
                            f'{dict(cfg)!r}')
         obj_type = kwargs.pop('type')
         scope = kwargs.pop('_scope_', None)
         if scope is not None and scope not in KNOWN_SCOPES:
-            raise KeyError(f'{self.name}.build: unknown _scope_ {scope!r} in '
+            raise RegistryError(f'{self.name}.build: unknown _scope_ {scope!r} in '
                            f'{dict(cfg)!r}; known scopes: {", ".join(KNOWN_SCOPES)}')
         factory = self.get(obj_type) if isinstance(obj_type, str) else obj_type
         if not callable(factory):
@@ -115,7 +125,7 @@ class Registry:
         self._import_package()
         try:
             return strip_scope(name, self.name) in self._modules
-        except KeyError:
+        except RegistryError:
             return False
 
     def __len__(self) -> int:
@@ -150,7 +160,7 @@ def strip_scope(name: str, registry_name: str = 'registry') -> str:
     if not dot:
         return name
     if scope not in KNOWN_SCOPES:
-        raise KeyError(f'{name!r} is not registered in {registry_name}: '
+        raise RegistryError(f'{name!r} is not registered in {registry_name}: '
                        f'unknown scope {scope!r} (known scopes: '
                        f'{", ".join(KNOWN_SCOPES)})')
     return rest
