@@ -60,6 +60,9 @@ def load_file(path: str | os.PathLike, _chain: tuple[str, ...] = ()) -> ConfigDi
     bases = ConfigDict()
     for ref in base_refs:
         base_path, scope = _resolve_base(ref, path)
+        if not os.path.isfile(base_path):
+            raise FileNotFoundError(f'{path}: _base_ file {ref!r} not found '
+                                    f'(looked for {base_path})')
         base = load_file(base_path, _chain + (path,))
         if scope is not None:
             _add_scope(base, scope)

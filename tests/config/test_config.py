@@ -150,7 +150,7 @@ def test_bad_configs_raise_clear_errors(name, pattern):
 def test_missing_file_and_missing_base():
     with pytest.raises(FileNotFoundError, match='nope.py'):
         Config.fromfile(DATA / 'nope.py')
-    with pytest.raises(FileNotFoundError, match='does_not_exist.py'):
+    with pytest.raises(FileNotFoundError, match=r"missing_base\.py: _base_ file 'does_not_exist\.py' not found"):
         Config.fromfile(DATA / 'bad' / 'missing_base.py')
 
 
