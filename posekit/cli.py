@@ -18,6 +18,8 @@ from posekit.config import ConfigError
 COMMANDS = {
     'print-config': ('posekit.commands.print_config',
                      'print the fully merged config of a config file'),
+    'make-synthetic': ('posekit.commands.make_synthetic',
+                       'write a synthetic COCO-format keypoint dataset'),
 }
 
 
