@@ -1,1 +1,36 @@
 """posekit.datasets: its modules are imported here, which registers them."""
+from .animal import (AnimalKingdomDataset, AnimalPoseDataset, AP10KDataset,
+                     ATRWDataset, FlyDataset, Horse10Dataset, LocustDataset,
+                     MacaqueDataset, ZebraDataset)
+from .base_coco_style import BaseCocoStyleDataset
+from .base_dataset import BaseDataset
+from .body import (AicDataset, CocoDataset, CrowdPoseDataset, ExlposeDataset,
+                   HumanArt21Dataset, HumanArtDataset, JhmdbDataset,
+                   MhpDataset, MpiiDataset, MpiiTrbDataset, OCHumanDataset,
+                   PoseTrack18Dataset)
+from .dataset_wrappers import CombinedDataset, ConcatDataset, RepeatDataset
+from .face import (AFLWDataset, COFWDataset, CocoWholeBodyFaceDataset,
+                   Face300VWDataset, Face300WDataset, Face300WLPDataset,
+                   LapaDataset, WFLWDataset)
+from .fashion import DeepFashion2Dataset, DeepFashionDataset
+from .hand import (CocoWholeBodyHandDataset, FreiHandDataset,
+                   InterHand2DDoubleDataset, OneHand10KDataset,
+                   PanopticHand2DDataset, Rhd2DDataset)
+from .metainfo import parse_pose_metainfo
+from .wholebody import CocoWholeBodyDataset, HalpeDataset, UBody2dDataset
+
+__all__ = [
+    'AFLWDataset', 'AP10KDataset', 'ATRWDataset', 'AicDataset',
+    'AnimalKingdomDataset', 'AnimalPoseDataset', 'BaseCocoStyleDataset',
+    'BaseDataset', 'COFWDataset', 'CocoDataset', 'CocoWholeBodyDataset',
+    'CocoWholeBodyFaceDataset', 'CocoWholeBodyHandDataset', 'CombinedDataset',
+    'ConcatDataset', 'CrowdPoseDataset', 'DeepFashion2Dataset',
+    'DeepFashionDataset', 'ExlposeDataset', 'Face300VWDataset',
+    'Face300WDataset', 'Face300WLPDataset', 'FlyDataset', 'FreiHandDataset',
+    'HalpeDataset', 'Horse10Dataset', 'HumanArt21Dataset', 'HumanArtDataset',
+    'InterHand2DDoubleDataset', 'JhmdbDataset', 'LapaDataset', 'LocustDataset',
+    'MacaqueDataset', 'MhpDataset', 'MpiiDataset', 'MpiiTrbDataset',
+    'OCHumanDataset', 'OneHand10KDataset', 'PanopticHand2DDataset',
+    'PoseTrack18Dataset', 'RepeatDataset', 'Rhd2DDataset', 'UBody2dDataset',
+    'WFLWDataset', 'ZebraDataset', 'parse_pose_metainfo'
+]
