@@ -9,15 +9,19 @@ from __future__ import annotations
 import argparse
 import difflib
 import importlib
+import os
 import sys
 
 from posekit import __version__
 from posekit.config import ConfigError
+from posekit.registry import RegistryError
 
 # name -> (module, one-line help)
 COMMANDS = {
     'print-config': ('posekit.commands.print_config',
                      'print the fully merged config of a config file'),
+    'browse-dataset': ('posekit.commands.browse_dataset',
+                       'draw dataset samples after the pipeline'),
     'make-synthetic': ('posekit.commands.make_synthetic',
                        'write a synthetic COCO-format keypoint dataset'),
 }
@@ -44,9 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv[1:])
     try:
         return module.run(args) or 0
-    except (ConfigError, FileNotFoundError) as e:
-        # A mistake in the user's input, not a bug: the message says it all.
-        print(f'posekit {name}: error: {e}', file=sys.stderr)
+    except (ConfigError, RegistryError, OSError, ImportError, ValueError) as e:
+        # Bad input (a config, a file, a missing optional package): posekit's
+        # messages name the file and key, so a traceback would only bury them.
+        if os.environ.get('POSEKIT_DEBUG'):
+            raise
+        print(f'posekit {name}: error: {e}\n(set POSEKIT_DEBUG=1 for the '
+              f'traceback)', file=sys.stderr)
         return 1
 
 

@@ -131,6 +131,21 @@ def test_mpii_headbox_file_checks(tmp_path):
         build(*args, sample_interval=2)
 
 
+def test_mpii_headbox_file_gives_head_size(tmp_path):
+    from scipy.io import savemat
+    # MPII's gt_valid.mat layout: headboxes_src (2 corners, xy, N entries)
+    boxes = np.zeros((2, 2, 5))
+    for i in range(5):
+        boxes[:, :, i] = [[100 + i, 50], [160 + i, 130 + 2 * i]]
+    savemat(tmp_path / 'gt_valid.mat', {'headboxes_src': boxes})
+    ds = build('MpiiDataset', 'mpii/test_mpii.json', {},
+               headbox_file=str(tmp_path / 'gt_valid.mat'), test_mode=True)
+    # PCKh normaliser: 0.6 * the head box diagonal; |(60, 80)| = 100, |(60, 82)|
+    sizes = [ds.get_data_info(i)['head_size'] for i in range(2)]
+    assert sizes[0].shape == (1, 1) and sizes[0][0, 0] == pytest.approx(60.0)
+    assert sizes[1][0, 0] == pytest.approx(0.6 * (60 ** 2 + 82 ** 2) ** 0.5)
+
+
 def test_mpii_trb_and_face_center_scale_boxes():
     info = build('MpiiTrbDataset', 'mpii/test_mpii_trb.json', {}).get_data_info(0)
     assert (info['id'], info['num_keypoints'], info['iscrowd']) == (2736, 38, 0)

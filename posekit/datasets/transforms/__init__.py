@@ -1,5 +1,18 @@
 """posekit.datasets.transforms: its modules are imported here, which registers them."""
 from .compose import Compose
 from .converting import KeypointConverter
+from .loading import LoadImage
+from .common_transforms import GetBBoxCenterScale, RandomFlip, RandomHalfBody
+from .bbox_transforms import RandomBBoxTransform
+from .color_transforms import (Albumentation, PhotometricDistortion,
+                               YOLOXHSVRandomAug)
+from .filtering import FilterAnnotations
+from .topdown_transforms import TopdownAffine
+from .generate_target import GenerateTarget
+from .formatting import PackPoseInputs
 
-__all__ = ['Compose', 'KeypointConverter']
+__all__ = ['Compose', 'KeypointConverter', 'LoadImage', 'GetBBoxCenterScale',
+           'RandomBBoxTransform', 'RandomFlip', 'RandomHalfBody',
+           'Albumentation', 'PhotometricDistortion', 'YOLOXHSVRandomAug',
+           'FilterAnnotations', 'TopdownAffine', 'GenerateTarget',
+           'PackPoseInputs']

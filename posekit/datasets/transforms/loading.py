@@ -1,0 +1,195 @@
+"""``LoadImage``: decode the sample's image file with OpenCV.
+
+Images are decoded by ``cv2.imdecode``, so colour images come out in **BGR**
+channel order, ``(H, W, 3) uint8`` (MMPose's convention; the model's data
+preprocessor converts to RGB when its config says ``bgr_to_rgb=True``).
+Only local files are read: posekit has no remote storage backends.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import cv2
+import numpy as np
+
+from posekit.registry import TRANSFORMS
+
+# MMCV's names for the cv2.imdecode flags, as configs spell them.
+_DECODE_FLAGS = {
+    'color': cv2.IMREAD_COLOR,
+    'grayscale': cv2.IMREAD_GRAYSCALE,
+    'unchanged': cv2.IMREAD_UNCHANGED,
+    'color_ignore_orientation': cv2.IMREAD_IGNORE_ORIENTATION | cv2.IMREAD_COLOR,
+    'grayscale_ignore_orientation':
+    cv2.IMREAD_IGNORE_ORIENTATION | cv2.IMREAD_GRAYSCALE,
+}
+
+
+class ImageLoadError(OSError):
+    """An image file that is missing, unreadable or not a decodable image."""
+
+
+class _MissingImage(ImageLoadError, FileNotFoundError):
+    """A missing image: catchable as ImageLoadError or FileNotFoundError."""
+
+
+@TRANSFORMS.register_module()
+class LoadImage:
+    """Load the image of a sample, from its file or from ``results['img']``.
+
+    When ``results`` already holds an ``img`` array (inference on an array,
+    or a dataset that keeps images in memory) it is used as is; otherwise the
+    file ``results['img_path']`` is read and decoded.
+
+    Required Keys:
+        - img_path (str): path of a local image file; not needed when
+          ``img`` is given.
+        - img (np.ndarray, optional): an already loaded ``(H, W[, C])`` image.
+
+    Modified Keys:
+        - img (np.ndarray): ``(H, W, 3) uint8`` BGR for ``color_type='color'``
+          (``(H, W)`` for grayscale); ``float32`` when ``to_float32``.
+        - img_shape (tuple[int, int]): ``(h, w)`` of ``img``.
+        - ori_shape (tuple[int, int]): ``(h, w)`` of ``img`` (the image before
+          any transform).
+        - img_path: set to ``None`` when ``img`` was given without a path.
+
+    Args:
+        to_float32 (bool): Convert the image to ``float32`` (values stay in
+            0..255). Defaults to False (``uint8``).
+        color_type (str | int): ``'color'``, ``'grayscale'``, ``'unchanged'``,
+            ``'color_ignore_orientation'``, ``'grayscale_ignore_orientation'``
+            or a raw ``cv2.IMREAD_*`` flag. Defaults to ``'color'``.
+        imdecode_backend (str): Only ``'cv2'`` is available.
+        file_client_args (dict, optional): Deprecated MMCV spelling of
+            ``backend_args``; same rules.
+        ignore_empty (bool): Return ``None`` instead of raising when the file
+            is missing or cannot be decoded, so that a training dataset picks
+            another sample. Defaults to False.
+        backend_args (dict, optional): ``None`` or ``dict(backend='local')``;
+            any other storage backend raises ``ValueError``.
+
+    Raises:
+        ImageLoadError: (an ``OSError``; ``FileNotFoundError`` for a missing
+            file) naming the path, unless ``ignore_empty``.
+    """
+
+    def __init__(self,
+                 to_float32: bool = False,
+                 color_type: str | int = 'color',
+                 imdecode_backend: str = 'cv2',
+                 file_client_args: Mapping | None = None,
+                 ignore_empty: bool = False,
+                 *,
+                 backend_args: Mapping | None = None) -> None:
+        if isinstance(color_type, str):
+            if color_type not in _DECODE_FLAGS:
+                raise ValueError(
+                    f'LoadImage: unknown color_type {color_type!r}; expected '
+                    f'one of {", ".join(map(repr, _DECODE_FLAGS))}')
+            self._flag = _DECODE_FLAGS[color_type]
+        elif isinstance(color_type, int):
+            self._flag = color_type
+        else:
+            raise TypeError('LoadImage: color_type must be a str or a '
+                            f'cv2.IMREAD_* int, got {color_type!r}')
+        if imdecode_backend != 'cv2':
+            raise ValueError(
+                f'LoadImage: imdecode_backend={imdecode_backend!r} is not '
+                "available in posekit; use 'cv2' (the default)")
+        if file_client_args is not None and backend_args is not None:
+            raise ValueError('LoadImage: give backend_args or the deprecated '
+                             'file_client_args, not both')
+        for name, args in (('backend_args', backend_args),
+                           ('file_client_args', file_client_args)):
+            _check_local_backend(name, args)
+        self.to_float32 = to_float32
+        self.color_type = color_type
+        self.imdecode_backend = imdecode_backend
+        self.ignore_empty = ignore_empty
+        self.backend_args = None if backend_args is None else dict(backend_args)
+        self.file_client_args = (None if file_client_args is None else
+                                 dict(file_client_args))
+
+    def __call__(self, results: dict) -> dict | None:
+        if 'img' in results:
+            img = results['img']
+            if not isinstance(img, np.ndarray):
+                raise TypeError('LoadImage: results["img"] must be an '
+                                f'np.ndarray, got {type(img).__name__}')
+            results.setdefault('img_path', None)
+        else:
+            if 'img_path' not in results:
+                raise KeyError('LoadImage: the results have neither "img" '
+                               'nor "img_path"')
+            try:
+                img = read_image(results['img_path'], self._flag)
+            except ImageLoadError:
+                if self.ignore_empty:
+                    return None
+                raise
+        if self.to_float32:
+            img = img.astype(np.float32)
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(to_float32={self.to_float32}, '
+                f'color_type={self.color_type!r}, '
+                f'imdecode_backend={self.imdecode_backend!r}, '
+                f'ignore_empty={self.ignore_empty}, '
+                f'backend_args={self.backend_args})')
+
+
+def read_image(path: str, flag: int = cv2.IMREAD_COLOR) -> np.ndarray:
+    """Read and decode one local image file.
+
+    The bytes are read with Python and decoded with ``cv2.imdecode`` (rather
+    than ``cv2.imread``) so that any path Python can open works, whatever
+    its characters.
+
+    Args:
+        path (str | os.PathLike): The image file.
+        flag (int): A ``cv2.IMREAD_*`` flag. Defaults to colour (BGR).
+
+    Returns:
+        np.ndarray: The decoded image, ``(H, W, 3) uint8`` BGR for colour.
+
+    Raises:
+        ImageLoadError: The file is missing (as ``FileNotFoundError``'s
+            errno), unreadable, empty or not a decodable image.
+    """
+    if isinstance(path, str) and '://' in path:
+        raise ImageLoadError(f'cannot load image {path!r}: posekit reads '
+                             'local files only, not URIs')
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except FileNotFoundError as e:
+        raise _MissingImage(f'image file not found: {path}') from e
+    except OSError as e:
+        raise ImageLoadError(f'cannot read image file {path}: {e}') from e
+    img = None
+    if data:
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+    if img is None:
+        raise ImageLoadError(f'cannot decode image file {path}: it is empty '
+                             'or not an image format OpenCV can read')
+    return img
+
+
+def _check_local_backend(name: str, args: Mapping | None) -> None:
+    if args is None:
+        return
+    if not isinstance(args, Mapping):
+        raise TypeError(f'LoadImage: {name} must be a dict or None, got '
+                        f'{args!r}')
+    backend = args.get('backend', 'local')
+    if backend != 'local':
+        raise ValueError(
+            f'LoadImage: {name}={dict(args)!r} asks for the {backend!r} '
+            "storage backend; posekit reads local files only (backend='local' "
+            'or no backend_args). Copy the data to a local disk or a mounted '
+            'file system.')
