@@ -1,0 +1,1 @@
+"""posekit.models.backbones: each module is imported here, which registers it."""

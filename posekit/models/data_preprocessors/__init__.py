@@ -1,0 +1,1 @@
+"""posekit.models.data_preprocessors: each module is imported here, which registers it."""

@@ -1,0 +1,1 @@
+"""posekit.models.heads: each module is imported here, which registers it."""

@@ -1,0 +1,1 @@
+"""posekit.models.losses: each module is imported here, which registers it."""

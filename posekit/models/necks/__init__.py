@@ -1,0 +1,1 @@
+"""posekit.models.necks: each module is imported here, which registers it."""

@@ -1,0 +1,1 @@
+"""posekit.models.pose_estimators: each module is imported here, which registers it."""

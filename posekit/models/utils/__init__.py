@@ -1,0 +1,1 @@
+"""posekit.models.utils: each module is imported here, which registers it."""
