@@ -1,1 +1,8 @@
 """posekit.models.backbones: each module is imported here, which registers it."""
+from .base_backbone import BaseBackbone
+from .cspnext import CSPNeXt
+from .hrnet import HRNet
+from .mobilenet_v2 import MobileNetV2
+from .resnet import ResNet, ResNetV1d
+
+__all__ = ['BaseBackbone', 'CSPNeXt', 'HRNet', 'MobileNetV2', 'ResNet', 'ResNetV1d']

@@ -1,1 +1,4 @@
 """posekit.models.data_preprocessors: each module is imported here, which registers it."""
+from .data_preprocessor import BaseDataPreprocessor, PoseDataPreprocessor
+
+__all__ = ['BaseDataPreprocessor', 'PoseDataPreprocessor']

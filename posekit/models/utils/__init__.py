@@ -1,1 +1,20 @@
-"""posekit.models.utils: each module is imported here, which registers it."""
+"""posekit.models.utils: layer builders, init_cfg handling, checkpoint loading."""
+from .checkpoint import check_local_path, load_checkpoint_file, load_state_dict
+from .init import (BaseModule, bias_init_with_prob, caffe2_xavier_init,
+                   constant_init, initialize, kaiming_init, normal_init,
+                   trunc_normal_, trunc_normal_init, uniform_init, xavier_init)
+from .layers import (ConvModule, DepthwiseSeparableConvModule,
+                     build_activation_layer, build_conv_layer,
+                     build_norm_layer, build_upsample_layer)
+from .tta import flip_coordinates, flip_heatmaps, flip_vectors, flip_visibility
+
+__all__ = [
+    'BaseModule', 'ConvModule', 'DepthwiseSeparableConvModule',
+    'build_activation_layer', 'build_conv_layer', 'build_norm_layer',
+    'build_upsample_layer', 'check_local_path', 'initialize',
+    'load_checkpoint_file', 'load_state_dict',
+    'bias_init_with_prob', 'caffe2_xavier_init', 'constant_init',
+    'kaiming_init', 'normal_init', 'trunc_normal_', 'trunc_normal_init',
+    'uniform_init', 'xavier_init',
+    'flip_coordinates', 'flip_heatmaps', 'flip_vectors', 'flip_visibility',
+]

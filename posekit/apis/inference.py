@@ -1,0 +1,312 @@
+"""Build a model from a config and checkpoint; run top-down inference.
+
+``init_model`` and ``inference_topdown`` have MMPose 1.x's signatures and
+results. Differences that do not change results: the image file is decoded
+once per call instead of once per box, and checkpoints are read with
+``torch.load(weights_only=True)`` (no pickled code runs).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+from typing import Mapping, Sequence
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from posekit.config import Config
+from posekit.datasets.metainfo import parse_pose_metainfo
+from posekit.datasets.transforms import Compose, LoadImage
+from posekit.models.utils import load_checkpoint_file, load_state_dict
+from posekit.registry import DATASETS, MODELS
+from posekit.structures import (InstanceData, PixelData, PoseDataSample,
+                                bbox_xywh2xyxy, get_warp_matrix)
+
+COCO_METAINFO = dict(from_file='configs/_base_/datasets/coco.py')
+
+# Keys of early MMPose 1.x checkpoints: the preprocessor's mean and std,
+# which the config gives.
+_PREPROCESSOR_KEYS = ('data_preprocessor.mean', 'data_preprocessor.std')
+
+
+def init_model(config: str | os.PathLike | Config,
+               checkpoint: str | os.PathLike | None = None,
+               device: str | torch.device = 'cpu',
+               cfg_options: Mapping | None = None) -> nn.Module:
+    """Build a pose estimator for inference, optionally with weights.
+
+    Args:
+        config (str | Path | Config): A config file or a loaded config (not
+            modified; the model keeps its own copy as ``model.cfg``).
+        checkpoint (str | Path, optional): A local ``.pth`` or
+            ``.safetensors`` file. Its weights must match the model exactly
+            (strict loading). None keeps PyTorch's default initialisation
+            (``init_cfg`` is not applied, as in MMPose).
+        device (str | torch.device): Where the model goes. Defaults to
+            ``'cpu'`` (MMPose: ``'cuda:0'``).
+        cfg_options (dict, optional): Overrides such as
+            ``{'model.test_cfg.flip_test': False}`` or nested dicts; new keys
+            are allowed (``model.test_cfg.output_heatmaps``), as in MMPose.
+
+    Returns:
+        nn.Module: The model in eval mode on ``device``, with ``cfg`` and
+        ``dataset_meta`` set. ``dataset_meta`` comes from the checkpoint's
+        ``meta.dataset_meta`` when present, else from the config's test, val
+        or train dataset (its ``metainfo``, or the dataset class's default),
+        else COCO's.
+
+    Raises:
+        FileNotFoundError: ``checkpoint`` does not exist.
+        RuntimeError: The checkpoint cannot be read or does not match the
+            model (the message lists missing, unexpected and misshapen keys).
+    """
+    if isinstance(config, (str, os.PathLike)):
+        config = Config.fromfile(config)
+    elif isinstance(config, Config):
+        config = Config(config.to_dict(), filename=config.filename)
+    else:
+        raise TypeError('config must be a file name or a Config, got '
+                        f'{type(config).__name__}')
+    if cfg_options:
+        # new keys allowed: MMPose's demos add e.g. test_cfg.output_heatmaps
+        config.merge_from_dict(cfg_options, allow_new_keys=True)
+    if 'init_cfg' in config.model.backbone:
+        config.model.backbone.init_cfg = None  # never fetch pretrained weights
+    config.model.train_cfg = None
+
+    model = _revert_sync_batchnorm(MODELS.build(config.model))
+    dataset_meta = None
+    if checkpoint is not None:
+        state_dict, meta = read_checkpoint(checkpoint)
+        for key in _PREPROCESSOR_KEYS:
+            state_dict.pop(key, None)
+        load_state_dict(model, state_dict, strict=True)
+        dataset_meta = meta.get('dataset_meta')
+    if dataset_meta is None:
+        dataset_meta = dataset_meta_from_config(config)
+    if dataset_meta is None:
+        warnings.warn('no dataset meta information in the checkpoint nor in '
+                      'the config; using COCO\'s', stacklevel=2)
+        dataset_meta = parse_pose_metainfo(COCO_METAINFO)
+    model.dataset_meta = dataset_meta
+    model.cfg = config
+    model.to(device)
+    model.eval()
+    return model
+
+
+def read_checkpoint(path: str | os.PathLike) -> tuple[dict, dict]:
+    """Read a checkpoint's weights and its ``meta`` dict.
+
+    MMPose checkpoints keep numpy arrays in ``meta.dataset_meta``; numpy's
+    array types are allowed for this one read (they hold data, no code).
+
+    Returns:
+        tuple[dict, dict]: ``(state_dict, meta)``; ``meta`` is empty when the
+        file has none (e.g. ``.safetensors`` or a bare state_dict).
+    """
+    path = os.fspath(path)
+    with _numpy_safe_globals():
+        state_dict = load_checkpoint_file(path, map_location='cpu')
+        if path.endswith('.safetensors'):
+            return state_dict, {}
+        raw = torch.load(path, map_location='cpu', weights_only=True,
+                         mmap=_is_zip(path))
+    meta = raw.get('meta') if isinstance(raw, Mapping) else None
+    return state_dict, dict(meta) if isinstance(meta, Mapping) else {}
+
+
+def dataset_meta_from_config(config: Config) -> dict | None:
+    """Parsed meta information of the config's test, val or train dataset.
+
+    The first of ``test_dataloader``, ``val_dataloader``, ``train_dataloader``
+    whose dataset has a ``metainfo`` entry or a registered type with a
+    default ``METAINFO`` gives it. None when none does.
+    """
+    for name in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
+        dataset = (config.get(name) or {}).get('dataset')
+        if not isinstance(dataset, Mapping):
+            continue
+        metainfo = dataset.get('metainfo')
+        if metainfo is None:
+            kind = dataset.get('type')
+            cls = kind if isinstance(kind, type) else (
+                DATASETS.get(kind) if kind in DATASETS else None)
+            metainfo = getattr(cls, 'METAINFO', None)
+        if metainfo:
+            return parse_pose_metainfo(metainfo)
+    return None
+
+
+def inference_topdown(model: nn.Module,
+                      img: np.ndarray | str | os.PathLike,
+                      bboxes: np.ndarray | Sequence | None = None,
+                      bbox_format: str = 'xyxy') -> list[PoseDataSample]:
+    """Estimate the pose inside each box of one image.
+
+    All boxes go through the network as one batch. The test pipeline is the
+    config's ``test_dataloader.dataset.pipeline`` (``val_dataloader``'s if
+    there is no test loader).
+
+    Args:
+        model (nn.Module): From :func:`init_model`.
+        img (np.ndarray | str): ``(H, W, 3)`` BGR uint8 image, or its file.
+        bboxes (np.ndarray, optional): ``(N, 4)`` boxes in pixels; None or
+            empty means one box covering the whole image.
+        bbox_format (str): ``'xyxy'`` (corners) or ``'xywh'`` (top-left
+            corner and size).
+
+    Returns:
+        list[PoseDataSample]: One per box, in order; ``pred_instances`` holds
+        ``keypoints (1, K, 2)``, ``keypoint_scores (1, K)``, ``bboxes (1, 4)``
+        xyxy and ``bbox_scores (1,)`` in image pixels.
+    """
+    if bbox_format not in ('xyxy', 'xywh'):
+        raise ValueError(f'bbox_format must be "xyxy" or "xywh", got '
+                         f'{bbox_format!r}')
+    pipeline = Compose(_test_pipeline(model.cfg))
+    info = _load_image(pipeline, img)
+    if bboxes is None or len(bboxes) == 0:
+        h, w = info['img'].shape[:2]
+        bboxes = np.array([[0, 0, w, h]], dtype=np.float32)
+    else:
+        bboxes = np.asarray(bboxes, dtype=np.float32)
+        if bboxes.ndim != 2 or bboxes.shape[1] != 4:
+            raise ValueError('bboxes must have shape (N, 4), got '
+                             f'{bboxes.shape}')
+        if bbox_format == 'xywh':
+            bboxes = bbox_xywh2xyxy(bboxes)
+
+    inputs, samples = [], []
+    for bbox in bboxes:
+        data = pipeline(dict(info, bbox=bbox[None],
+                             bbox_score=np.ones(1, dtype=np.float32),
+                             **model.dataset_meta))
+        inputs.append(data['inputs'])
+        samples.append(data['data_samples'])
+    with torch.no_grad():
+        return model.test_step(dict(inputs=inputs, data_samples=samples))
+
+
+def merge_data_samples(data_samples: Sequence[PoseDataSample]
+                       ) -> PoseDataSample:
+    """Merge the per-box results of one image into one data sample.
+
+    Instances are concatenated; heatmaps (``pred_fields``/``gt_fields``),
+    when present, are warped back to the image and merged by maximum. The
+    metainfo is the first sample's.
+    """
+    if not all(isinstance(d, PoseDataSample) for d in data_samples):
+        raise TypeError('merge_data_samples expects a list of PoseDataSample')
+    if not data_samples:
+        return PoseDataSample()
+    first = data_samples[0]
+    merged = PoseDataSample(metainfo=first.metainfo)
+    for name in ('gt_instances', 'pred_instances'):
+        if name in first:
+            merged.set_field(InstanceData.cat(
+                [d.get(name) for d in data_samples]), name)
+    for name in ('pred_fields', 'gt_fields'):
+        if name in first and 'heatmaps' in first.get(name):
+            maps = [heatmap_to_image(d.get(name).heatmaps, d.input_center,
+                                     d.input_scale, d.ori_shape)
+                    for d in data_samples]
+            merged.set_field(PixelData(heatmaps=np.max(maps, axis=0)), name)
+    return merged
+
+
+def heatmap_to_image(heatmap: np.ndarray | torch.Tensor,
+                     input_center: np.ndarray, input_scale: np.ndarray,
+                     img_shape: tuple[int, int]) -> np.ndarray:
+    """Warp a crop's ``(K, h, w)`` (or ``(h, w)``) heatmap onto the image.
+
+    The heatmap spans the box of size ``input_scale`` at ``input_center``;
+    the result has the image's ``img_shape = (H, W)``, zero outside the box.
+    """
+    if isinstance(heatmap, torch.Tensor):
+        heatmap = heatmap.detach().cpu().numpy()
+    maps = heatmap.transpose(1, 2, 0) if heatmap.ndim == 3 else heatmap
+    hm_h, hm_w = maps.shape[:2]
+    warp = get_warp_matrix(np.reshape(input_center, 2),
+                           np.reshape(input_scale, 2), rot=0,
+                           output_size=(hm_w, hm_h), inv=True)
+    img_h, img_w = img_shape
+    out = cv2.warpAffine(maps, warp, (img_w, img_h), flags=cv2.INTER_LINEAR)
+    return out.transpose(2, 0, 1) if heatmap.ndim == 3 else out
+
+
+# ----------------------------------------------------------------- helpers
+def _test_pipeline(cfg: Config) -> list:
+    for name in ('test_dataloader', 'val_dataloader'):
+        loader = cfg.get(name)
+        if loader and 'pipeline' in loader.get('dataset', {}):
+            return list(loader['dataset']['pipeline'])
+    raise ValueError('the model config has no test_dataloader (nor '
+                     'val_dataloader) with a dataset pipeline')
+
+
+def _load_image(pipeline: Compose, img) -> dict:
+    """``dict(img=..., img_path=...)``, decoding a file only once.
+
+    The pipeline's own ``LoadImage`` (its colour type) decodes the file; the
+    per-box runs then find ``img`` already set.
+    """
+    if isinstance(img, np.ndarray):
+        return dict(img=img)
+    if not isinstance(img, (str, os.PathLike)):
+        raise TypeError('img must be an image array or a file path, got '
+                        f'{type(img).__name__}')
+    path = os.fspath(img)
+    loader = pipeline.transforms[0] if len(pipeline) else None
+    if not isinstance(loader, LoadImage):
+        loader = LoadImage()
+    return dict(img=loader(dict(img_path=path))['img'], img_path=path)
+
+
+class _BatchNorm(nn.modules.batchnorm._BatchNorm):
+    """Batch norm for inputs of any rank, as SyncBatchNorm accepts."""
+
+    def _check_input_dim(self, input: torch.Tensor) -> None:
+        if input.dim() < 2:
+            raise ValueError(f'expected at least 2-D input, got {input.dim()}-D')
+
+
+def _revert_sync_batchnorm(module: nn.Module) -> nn.Module:
+    """Replace SyncBatchNorm layers by plain batch norm (same state_dict).
+
+    In a process that runs distributed, SyncBatchNorm would synchronise
+    statistics with the other processes; inference must not.
+    """
+    if isinstance(module, nn.SyncBatchNorm):
+        bn = _BatchNorm(module.num_features, module.eps, module.momentum,
+                        module.affine, module.track_running_stats)
+        bn.load_state_dict(module.state_dict())
+        bn.train(module.training)
+        return bn
+    for name, child in module.named_children():
+        new = _revert_sync_batchnorm(child)
+        if new is not child:
+            setattr(module, name, new)
+    return module
+
+
+def _is_zip(path: str) -> bool:
+    import zipfile
+    return zipfile.is_zipfile(path)
+
+
+@contextlib.contextmanager
+def _numpy_safe_globals():
+    """Allow numpy arrays and scalars in ``torch.load(weights_only=True)``."""
+    core = getattr(np, '_core', np.core).multiarray
+    # an empty array pickles its (empty) data as a bytes object
+    allowed = [bytes, np.ndarray, np.dtype, core._reconstruct, core.scalar,
+               (core._reconstruct, 'numpy.core.multiarray._reconstruct'),
+               (core.scalar, 'numpy.core.multiarray.scalar')]
+    allowed += [getattr(np.dtypes, n) for n in dir(np.dtypes)
+                if n.endswith('DType')]
+    with torch.serialization.safe_globals(allowed):
+        yield

@@ -1,0 +1,72 @@
+"""Rename head weights saved by MMPose 0.x to the 1.x names.
+
+Many checkpoints that MMPose 1.x configs point to were trained with MMPose
+0.x, whose heads named some submodules differently. MMPose converts them in
+load-time hooks inside the head classes; posekit keeps the classes plain and
+does it here, on the state dict, before ``load_state_dict``:
+
+- HeatmapHead / ViPNASHead (0.x ``TopdownHeatmapSimpleHead``): the
+  intermediate convs and the last conv were one ``final_layer`` Sequential:
+  ``final_layer.<i>.<p>`` is ``conv_layers.<i>.<p>`` for the conv layers
+  and ``final_layer.<p>`` for the last one.
+- RegressionHead / RLEHead (0.x ``DeepposeRegressionHead``): the loss was
+  ``loss``, now ``loss_module`` (RLE's flow weights live there).
+- IntegralRegressionHead / DSNTHead: a SimpleBaseline checkpoint used as
+  initialisation has ``conv_layers`` and ``final_layer`` where these heads
+  have ``simplebaseline_head.deconv_layers`` and
+  ``simplebaseline_head.final_layer``.
+
+Keys already in 1.x form are left alone, so applying this to a 1.x
+checkpoint changes nothing.
+"""
+from typing import Dict
+
+from torch import nn
+
+from .heatmap_head import HeatmapHead
+from .integral_regression_head import IntegralRegressionHead
+from .regression_head import RegressionHead
+
+
+def _rename(key: str, head: nn.Module) -> str:
+    parts = key.split('.')
+    if isinstance(head, HeatmapHead):
+        if parts[0] == 'final_layer' and len(parts) == 3:
+            convs = head.conv_layers
+            if isinstance(convs, nn.Sequential) and int(parts[1]) < len(convs):
+                return 'conv_layers.' + '.'.join(parts[1:])
+            return 'final_layer.' + parts[2]
+    elif isinstance(head, RegressionHead):
+        if parts[0] == 'loss':
+            return 'loss_module.' + '.'.join(parts[1:])
+    elif isinstance(head, IntegralRegressionHead):
+        if head.simplebaseline_head is not None:
+            if parts[0] == 'conv_layers':
+                return 'simplebaseline_head.deconv_layers.' + '.'.join(
+                    parts[1:])
+            if parts[0] == 'final_layer':
+                return 'simplebaseline_head.' + key
+    return key
+
+
+def upgrade_legacy_head_keys(head: nn.Module, state_dict: Dict,
+                             prefix: str = 'head.') -> Dict:
+    """Return ``state_dict`` with the keys under ``prefix`` renamed for
+    ``head`` and the heads nested in it (SimCCHead's ``deconv_head``...),
+    outer ones first; see the module docstring. Other keys are kept.
+
+    Args:
+        head (nn.Module): The head the weights are loaded into.
+        state_dict (dict): Checkpoint weights, e.g. a whole model's.
+        prefix (str): Where the head's keys start ('head.' in a pose
+            estimator, '' for the head's own state dict).
+
+    Returns:
+        dict: A new dict, in the same order.
+    """
+    out = dict(state_dict)
+    for name, module in head.named_modules():
+        sub = prefix + (name + '.' if name else '')
+        out = {(sub + _rename(k[len(sub):], module) if k.startswith(sub)
+                else k): v for k, v in out.items()}
+    return out

@@ -1,0 +1,122 @@
+"""Every model config under configs/ builds and runs its three modes.
+
+Each config is used as written, except that its datasets read the COCO
+fixture (4 images) and batches have 2 samples made by the config's own
+train and val pipelines.
+"""
+import importlib.util
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from posekit.config import Config
+from posekit.registry import DATASETS, MODELS
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = sorted(p for p in (ROOT / 'configs').rglob('*.py')
+                 if '_base_' not in p.parts)
+# dataset type -> fixture in the same annotation format
+FIXTURES = {'CocoDataset': dict(data_root='tests/data/fixtures/coco/',
+                                ann_file='test_coco.json',
+                                data_prefix=dict(img=''))}
+HAS_ALBUMENTATIONS = importlib.util.find_spec('albumentations') is not None
+
+
+def _fixture_dataset(cfg, loader):
+    dataset = dict(cfg[loader].dataset)
+    if dataset['type'] not in FIXTURES:
+        raise AssertionError(f'no fixture for {dataset["type"]}: add one to '
+                             'FIXTURES in tests/models/test_configs.py')
+    dataset.update(FIXTURES[dataset['type']])
+    dataset.pop('bbox_file', None)  # detections of the full val set
+    pipeline = dataset['pipeline']
+    if not HAS_ALBUMENTATIONS:  # pixel noise only: shapes do not change
+        pipeline = [t for t in pipeline if t['type'] != 'Albumentation']
+    dataset['pipeline'] = pipeline
+    return DATASETS.build(dataset)
+
+
+def _batch(dataset, indices=(0, 1)):
+    items = [dataset[i] for i in indices]
+    return dict(inputs=[d['inputs'] for d in items],
+                data_samples=[d['data_samples'] for d in items])
+
+
+def _expected_shapes(codec, num_keypoints):
+    """Raw head output shapes for a batch of 2, from the codec."""
+    w, h = codec['input_size']
+    kind = codec['type']
+    if kind in ('MSRAHeatmap', 'UDPHeatmap', 'MegviiHeatmap'):
+        hw, hh = codec['heatmap_size']
+        return [(2, num_keypoints, hh, hw)]
+    if kind == 'SimCCLabel':
+        r = codec.get('simcc_split_ratio', 2.0)
+        return [(2, num_keypoints, int(w * r)), (2, num_keypoints, int(h * r))]
+    if kind == 'RegressionLabel':
+        return None  # (2, K, 2) or (2, K, 4) with RLE's sigmas
+    raise AssertionError(f'unknown codec {kind} in a config')
+
+
+@pytest.mark.parametrize('path', CONFIGS,
+                         ids=[str(p.relative_to(ROOT / 'configs'))
+                              for p in CONFIGS])
+def test_config_builds_and_runs(path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    torch.manual_seed(0)
+    np.random.seed(0)
+    random.seed(0)
+    cfg = Config.fromfile(str(path))
+    assert path.name.count('_') >= 2, 'name: {algorithm}_{modules}_..._{data}'
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    num_keypoints = 17
+
+    # loss: the train pipeline's samples, with targets
+    model.train()
+    data = model.data_preprocessor(
+        _batch(_fixture_dataset(cfg, 'train_dataloader')), True)
+    assert data['inputs'].shape[0] == 2
+    assert data['inputs'].dtype == torch.float32
+    losses = model(**data, mode='loss')
+    assert 'acc_pose' in losses
+    assert any('loss' in k for k in losses)
+    total, _ = model.parse_losses(losses)
+    assert torch.isfinite(total)
+    total.backward()
+    grads = [p.grad for p in model.head.parameters() if p.requires_grad]
+    assert grads and all(g is not None for g in grads[-1:])
+
+    # predict: the val pipeline's samples, keypoints in image pixels
+    model.eval()
+    dataset = _fixture_dataset(cfg, 'test_dataloader')
+    data = model.data_preprocessor(_batch(dataset), False)
+    with torch.no_grad():
+        samples = model(**data, mode='predict')
+    assert len(samples) == 2
+    for sample in samples:
+        pred = sample.pred_instances
+        assert pred.keypoints.shape == (1, num_keypoints, 2)
+        assert pred.keypoint_scores.shape == (1, num_keypoints)
+        assert np.isfinite(pred.keypoints).all()
+        np.testing.assert_array_equal(pred.bboxes, sample.gt_instances.bboxes)
+        # the crop covers the padded box; random weights stay near it
+        x0, y0 = sample.input_center - sample.input_scale
+        x1, y1 = sample.input_center + sample.input_scale
+        assert (pred.keypoints[..., 0] >= x0).all()
+        assert (pred.keypoints[..., 0] <= x1).all()
+        assert (pred.keypoints[..., 1] >= y0).all()
+        assert (pred.keypoints[..., 1] <= y1).all()
+
+    # tensor: raw head output
+    with torch.no_grad():
+        out = model(data['inputs'], None, mode='tensor')
+    outs = [out] if isinstance(out, torch.Tensor) else list(out)
+    expected = _expected_shapes(cfg.codec, num_keypoints)
+    if expected is None:
+        assert outs[0].shape[:2] == (2, num_keypoints)
+        assert outs[0].shape[2] in (2, 4)
+    else:
+        assert [tuple(o.shape) for o in outs] == expected
