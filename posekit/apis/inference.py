@@ -7,7 +7,6 @@ once per call instead of once per box, and checkpoints are read with
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import warnings
 from typing import Mapping, Sequence
@@ -20,7 +19,8 @@ from torch import nn
 from posekit.config import Config
 from posekit.datasets.metainfo import parse_pose_metainfo
 from posekit.datasets.transforms import Compose, LoadImage
-from posekit.models.utils import load_checkpoint_file, load_state_dict
+from posekit.models.utils import load_state_dict, state_dict_of
+from posekit.models.utils import read_checkpoint as read_checkpoint_dict
 from posekit.registry import DATASETS, MODELS
 from posekit.structures import (InstanceData, PixelData, PoseDataSample,
                                 bbox_xywh2xyxy, get_warp_matrix)
@@ -101,20 +101,15 @@ def init_model(config: str | os.PathLike | Config,
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict, dict]:
     """Read a checkpoint's weights and its ``meta`` dict.
 
-    MMPose checkpoints keep numpy arrays in ``meta.dataset_meta``; numpy's
-    array types are allowed for this one read (they hold data, no code).
+    The file is read once (see posekit.models.utils.read_checkpoint for the
+    numpy data types MMPose checkpoints need).
 
     Returns:
         tuple[dict, dict]: ``(state_dict, meta)``; ``meta`` is empty when the
         file has none (e.g. ``.safetensors`` or a bare state_dict).
     """
-    path = os.fspath(path)
-    with _numpy_safe_globals():
-        state_dict = load_checkpoint_file(path, map_location='cpu')
-        if path.endswith('.safetensors'):
-            return state_dict, {}
-        raw = torch.load(path, map_location='cpu', weights_only=True,
-                         mmap=_is_zip(path))
+    raw = read_checkpoint_dict(path, map_location='cpu')
+    state_dict = state_dict_of(raw)
     meta = raw.get('meta') if isinstance(raw, Mapping) else None
     return state_dict, dict(meta) if isinstance(meta, Mapping) else {}
 
@@ -291,22 +286,3 @@ def _revert_sync_batchnorm(module: nn.Module) -> nn.Module:
         if new is not child:
             setattr(module, name, new)
     return module
-
-
-def _is_zip(path: str) -> bool:
-    import zipfile
-    return zipfile.is_zipfile(path)
-
-
-@contextlib.contextmanager
-def _numpy_safe_globals():
-    """Allow numpy arrays and scalars in ``torch.load(weights_only=True)``."""
-    core = getattr(np, '_core', np.core).multiarray
-    # an empty array pickles its (empty) data as a bytes object
-    allowed = [bytes, np.ndarray, np.dtype, core._reconstruct, core.scalar,
-               (core._reconstruct, 'numpy.core.multiarray._reconstruct'),
-               (core.scalar, 'numpy.core.multiarray.scalar')]
-    allowed += [getattr(np.dtypes, n) for n in dir(np.dtypes)
-                if n.endswith('DType')]
-    with torch.serialization.safe_globals(allowed):
-        yield

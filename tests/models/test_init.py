@@ -238,3 +238,20 @@ def test_load_state_dict_reports_and_strict():
     other = nn.Sequential(nn.Conv2d(2, 3, 1), nn.BatchNorm2d(3))
     assert load_state_dict(other, full, strict=True, prefix='backbone') == ([], [])
     assert all_equal(other[0].weight, 1)
+
+
+def test_checkpoint_with_numpy_meta_loads_weights_only(tmp_path):
+    # MMPose checkpoints keep numpy arrays in meta.dataset_meta.
+    import numpy as np
+    from posekit.models.utils import load_checkpoint_file, read_checkpoint
+    weights = {'backbone.conv.weight': torch.full((2, 1, 1, 1), 3.0)}
+    meta = dict(dataset_meta=dict(sigmas=np.array([0.1, 0.2], np.float32),
+                                  empty=np.zeros((0,)), flip_indices=[1, 0]))
+    path = tmp_path / 'mmpose_style.pth'
+    torch.save(dict(meta=meta, state_dict=weights), path)
+    assert torch.equal(load_checkpoint_file(path)['backbone.conv.weight'],
+                       weights['backbone.conv.weight'])
+    raw = read_checkpoint(path)
+    np.testing.assert_array_equal(raw['meta']['dataset_meta']['sigmas'],
+                                  np.array([0.1, 0.2], np.float32))
+    assert raw['meta']['dataset_meta']['empty'].shape == (0,)

@@ -11,6 +11,7 @@ import warnings
 from collections import OrderedDict
 from typing import Mapping
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -31,18 +32,13 @@ def check_local_path(path: str) -> None:
         raise FileNotFoundError(f'checkpoint file not found: {path!r}')
 
 
-def load_checkpoint_file(path: str, map_location: str | torch.device = 'cpu'
-                         ) -> 'OrderedDict[str, torch.Tensor]':
-    """Read the state_dict stored in a checkpoint file.
+def read_checkpoint(path: str, map_location: str | torch.device = 'cpu') -> dict:
+    """Read a whole checkpoint file (weights, meta, optimizer state...).
 
-    Args:
-        path (str): Local ``.pth``/``.pt``/``.bin`` (torch) or ``.safetensors``.
-        map_location: Where tensors go, as in ``torch.load``.
-
-    Returns:
-        OrderedDict[str, Tensor]: The state_dict: the file's top level, or
-        what it stores under 'state_dict' or 'model' (MMEngine and other
-        trainers), with a leading 'module.' (from DDP) removed from every key.
+    ``torch.load(weights_only=True)`` runs no pickled code. MMPose checkpoints
+    keep numpy arrays in ``meta.dataset_meta``; numpy's array and dtype types
+    (plain data) are allowed for the read. A ``.safetensors`` file (optional
+    ``safetensors`` package) gives its tensors.
     """
     path = os.fspath(path)
     check_local_path(path)
@@ -53,23 +49,56 @@ def load_checkpoint_file(path: str, map_location: str | torch.device = 'cpu'
             raise ImportError(f'reading {path!r} needs the safetensors package: '
                               f'pip install safetensors') from e
         device = str(map_location) if map_location is not None else 'cpu'
-        checkpoint = load_file(path, device=device)
-    else:
-        try:
+        return load_file(path, device=device)
+    try:
+        with torch.serialization.safe_globals(_numpy_data_types()):
             checkpoint = torch.load(path, map_location=map_location,
                                     weights_only=True)
-        except Exception as e:  # noqa: BLE001 (re-raised with the file name)
-            raise RuntimeError(f'could not read checkpoint {path!r} with '
-                               f'torch.load(weights_only=True): {e}') from e
+    except Exception as e:  # noqa: BLE001 (re-raised with the file name)
+        raise RuntimeError(f'could not read checkpoint {path!r} with '
+                           f'torch.load(weights_only=True): {e}') from e
     if not isinstance(checkpoint, Mapping):
         raise RuntimeError(f'checkpoint {path!r} holds a {type(checkpoint).__name__},'
                            f' not a state_dict')
+    return checkpoint
+
+
+def state_dict_of(checkpoint: Mapping) -> 'OrderedDict[str, torch.Tensor]':
+    """The weights of a checkpoint dict: its top level, or what it stores
+    under 'state_dict' or 'model' (MMEngine and other trainers), with a
+    leading 'module.' (from DDP) removed from every key."""
     for key in ('state_dict', 'model'):
         if isinstance(checkpoint.get(key), Mapping):
             checkpoint = checkpoint[key]
             break
     return OrderedDict((k[7:] if k.startswith('module.') else k, v)
                        for k, v in checkpoint.items())
+
+
+def load_checkpoint_file(path: str, map_location: str | torch.device = 'cpu'
+                         ) -> 'OrderedDict[str, torch.Tensor]':
+    """Read the state_dict stored in a checkpoint file.
+
+    Args:
+        path (str): Local ``.pth``/``.pt``/``.bin`` (torch) or ``.safetensors``.
+        map_location: Where tensors go, as in ``torch.load``.
+
+    Returns:
+        OrderedDict[str, Tensor]: see :func:`state_dict_of`.
+    """
+    return state_dict_of(read_checkpoint(path, map_location))
+
+
+def _numpy_data_types() -> list:
+    """numpy types that pickled arrays and scalars need (data, no code)."""
+    core = getattr(np, '_core', None) or np.core
+    core = core.multiarray
+    # an empty array pickles its (empty) data as a bytes object
+    allowed = [bytes, np.ndarray, np.dtype, core._reconstruct, core.scalar,
+               (core._reconstruct, 'numpy.core.multiarray._reconstruct'),
+               (core.scalar, 'numpy.core.multiarray.scalar')]
+    allowed += [getattr(np.dtypes, n) for n in dir(np.dtypes) if n.endswith('DType')]
+    return allowed
 
 
 def select_prefix(state_dict: Mapping[str, torch.Tensor], prefix: str
