@@ -24,6 +24,8 @@ COMMANDS = {
                        'draw dataset samples after the pipeline'),
     'make-synthetic': ('posekit.commands.make_synthetic',
                        'write a synthetic COCO-format keypoint dataset'),
+    'train': ('posekit.commands.train', 'train a model from a config'),
+    'test': ('posekit.commands.test', 'evaluate a checkpoint on the test set'),
 }
 
 

@@ -17,6 +17,7 @@ from .hand import (CocoWholeBodyHandDataset, FreiHandDataset,
                    InterHand2DDoubleDataset, OneHand10KDataset,
                    PanopticHand2DDataset, Rhd2DDataset)
 from .metainfo import parse_pose_metainfo
+from .samplers import DefaultSampler, InfiniteSampler
 from .wholebody import CocoWholeBodyDataset, HalpeDataset, UBody2dDataset
 
 __all__ = [

@@ -1,0 +1,121 @@
+"""Samplers: which dataset indices a process reads, in which order.
+
+Both samplers know about distributed training: with ``W`` processes, rank
+``r`` takes positions ``r, r + W, r + 2W, ...`` of one shared order, so the
+ranks see disjoint samples (MMEngine's semantics, which MMPose configs
+assume). The shared order comes from ``seed`` (plus the epoch for
+:class:`DefaultSampler`), which must be the same on every rank; the runner
+passes the run's seed.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Iterator, Sized
+
+import torch
+from torch.utils.data import Sampler
+
+from posekit.registry import DATA_SAMPLERS
+
+
+def _dist_info() -> tuple[int, int]:
+    """(rank, world size); (0, 1) without an initialised process group."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+@DATA_SAMPLERS.register_module()
+class DefaultSampler(Sampler):
+    """One pass over the dataset per epoch, optionally shuffled.
+
+    Args:
+        dataset (Sized): The dataset (only its length is used).
+        shuffle (bool): A new random order each epoch (``set_epoch``).
+            Defaults to True.
+        seed (int, optional): Seed of the order; the same on every rank.
+            None means 0 (the runner always passes the run's seed).
+        round_up (bool): With several ranks, repeat the first indices so
+            every rank gets ``ceil(len / W)`` samples (and the ranks stay in
+            step). False: ranks get ``ceil((len - r) / W)``, nothing repeated
+            (use it for evaluation; the metrics drop the padding either way).
+            Defaults to True.
+    """
+
+    def __init__(self, dataset: Sized, shuffle: bool = True,
+                 seed: int | None = None, round_up: bool = True) -> None:
+        self.rank, self.world_size = _dist_info()
+        self.dataset = dataset
+        self.shuffle = shuffle
+        self.seed = 0 if seed is None else int(seed)
+        self.round_up = round_up
+        self.epoch = 0
+        n = len(dataset)
+        if round_up:
+            self.num_samples = math.ceil(n / self.world_size)
+            self.total_size = self.num_samples * self.world_size
+        else:
+            self.num_samples = math.ceil(max(n - self.rank, 0) / self.world_size)
+            self.total_size = n
+
+    def __iter__(self) -> Iterator[int]:
+        n = len(self.dataset)
+        if self.shuffle:
+            g = torch.Generator()
+            g.manual_seed(self.seed + self.epoch)
+            order = torch.randperm(n, generator=g).tolist()
+        else:
+            order = list(range(n))
+        if self.round_up and n:
+            order = (order * (self.total_size // n + 1))[:self.total_size]
+        return iter(order[self.rank:self.total_size:self.world_size])
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use the order of ``epoch`` on the next pass (DistSamplerSeedHook calls it)."""
+        self.epoch = epoch
+
+
+@DATA_SAMPLERS.register_module()
+class InfiniteSampler(Sampler):
+    """An endless stream of indices, for iteration-based training.
+
+    Successive passes over the dataset are reshuffled from one generator
+    seeded with ``seed``, so the whole stream is fixed by the seed.
+
+    Args:
+        dataset (Sized): The dataset (only its length is used).
+        shuffle (bool): Shuffle every pass. Defaults to True.
+        seed (int, optional): Seed of the stream; None means 0.
+    """
+
+    def __init__(self, dataset: Sized, shuffle: bool = True,
+                 seed: int | None = None) -> None:
+        self.rank, self.world_size = _dist_info()
+        self.dataset = dataset
+        self.shuffle = shuffle
+        self.seed = 0 if seed is None else int(seed)
+        self.epoch = 0  # the stream does not depend on it
+
+    def _stream(self) -> Iterator[int]:
+        g = torch.Generator()
+        g.manual_seed(self.seed)
+        n = len(self.dataset)
+        while True:
+            yield from (torch.randperm(n, generator=g).tolist() if self.shuffle
+                        else range(n))
+
+    def __iter__(self) -> Iterator[int]:
+        return itertools.islice(self._stream(), self.rank, None, self.world_size)
+
+    def __len__(self) -> int:
+        """Samples per rank in one pass over the dataset."""
+        return math.ceil(len(self.dataset) / self.world_size)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Accepted for interface compatibility; the stream ignores it."""
+        self.epoch = epoch

@@ -1,0 +1,21 @@
+"""Hooks (registered in ``HOOKS``): what MMPose 1.x configs name in
+``default_hooks`` and ``custom_hooks``."""
+from .checkpoint_hook import CheckpointHook
+from .ema_hook import (BaseAveragedModel, EMAHook, ExpMomentumEMA,
+                       ExponentialMovingAverage)
+from .hook import PRIORITIES, Hook, get_priority
+from .logger_hook import LoggerHook
+from .runtime_hooks import (DistSamplerSeedHook, EmptyCacheHook, IterTimerHook,
+                            ParamSchedulerHook, PipelineSwitchHook,
+                            SyncBuffersHook, SyncNormHook)
+from .visualization_hook import (BadCaseAnalysisHook, PoseVisualizationHook,
+                                 draw_poses)
+
+__all__ = [
+    'BadCaseAnalysisHook', 'BaseAveragedModel', 'CheckpointHook',
+    'DistSamplerSeedHook', 'EMAHook', 'EmptyCacheHook', 'ExpMomentumEMA',
+    'ExponentialMovingAverage', 'Hook', 'IterTimerHook', 'LoggerHook',
+    'PRIORITIES', 'ParamSchedulerHook', 'PipelineSwitchHook',
+    'PoseVisualizationHook', 'SyncBuffersHook', 'SyncNormHook', 'draw_poses',
+    'get_priority'
+]

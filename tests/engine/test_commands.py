@@ -1,0 +1,164 @@
+"""``posekit train`` / ``posekit test`` and what the runner does with config keys."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import pickle
+from pathlib import Path
+
+import pytest
+
+from posekit.cli import main
+from posekit.commands import test as test_cmd
+from posekit.commands import train as train_cmd
+from posekit.engine import Runner
+
+from .conftest import ROOT, TINY_CONFIG
+
+
+def _args(module, argv):
+    parser = argparse.ArgumentParser()
+    module.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_train_flags_map_onto_the_config():
+    from posekit.config import Config
+    cfg = Config.fromfile(TINY_CONFIG)
+    args = _args(train_cmd, [str(TINY_CONFIG), '--amp', '--auto-scale-lr', '--resume',
+                             '--no-validate', '--cfg-options', 'train_cfg.max_epochs=7'])
+    train_cmd.merge_args(cfg, args)
+    assert cfg.work_dir == str(Path('work_dirs') / 'td-hm_tiny_synthetic')
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.loss_scale == 'dynamic'
+    assert cfg.auto_scale_lr.enable is True
+    assert cfg.resume is True and cfg.load_from is None
+    assert cfg.val_cfg is None and cfg.val_dataloader is None and cfg.val_evaluator is None
+    assert cfg.train_cfg.max_epochs == 7 and cfg.launcher == 'none'
+    cfg = Config.fromfile(TINY_CONFIG)
+    train_cmd.merge_args(cfg, _args(train_cmd, [str(TINY_CONFIG), '--resume', 'x.pth',
+                                                '--work-dir', 'w', '--show-dir', 'vis']))
+    assert (cfg.resume, cfg.load_from, cfg.work_dir) == (True, 'x.pth', 'w')
+    assert cfg.default_hooks.visualization.enable is True
+    assert cfg.default_hooks.visualization.out_dir == 'vis'
+
+
+def test_train_then_test_from_the_command_line(tiny_cfg, tmp_path, capsys):
+    cfg = tiny_cfg(**{'train_cfg.max_epochs': 1})
+    config = tmp_path / 'tiny.py'
+    cfg.dump(config)
+    assert main(['train', str(config), '--work-dir', str(tmp_path / 'w')]) == 0
+    ckpt = tmp_path / 'w' / 'epoch_1.pth'
+    out, dump = tmp_path / 'metrics.json', tmp_path / 'preds.pkl'
+    capsys.readouterr()
+    assert main(['test', str(config), str(ckpt), '--work-dir', str(tmp_path / 't'),
+                 '--out', str(out), '--dump', str(dump), '--show-dir', 'vis']) == 0
+    printed = capsys.readouterr().out
+    assert 'coco/AP:' in printed and 'PCK:' in printed
+    metrics = json.loads(out.read_text())
+    assert set(metrics) >= {'coco/AP', 'coco/AR', 'PCK'}
+    preds = pickle.loads(dump.read_bytes())
+    assert len(preds) == 8 and preds[0]['pred_instances']['keypoints'].shape == (1, 17, 2)
+    pictures = list((tmp_path / 't').glob('*/vis/*.jpg'))
+    assert len(pictures) == 4  # one per val image, all its figures drawn
+
+
+def test_bad_input_is_one_line_not_a_traceback(tmp_path, capsys):
+    assert main(['test', str(TINY_CONFIG), str(tmp_path / 'missing.pth'),
+                 '--work-dir', str(tmp_path), '--out', 'm.txt']) == 1
+    assert 'use a .json / .pkl / .pickle file' in capsys.readouterr().err
+
+
+def test_legacy_keys_are_reported(tiny_cfg, caplog):
+    cfg = tiny_cfg()
+    cfg.fp16 = dict(loss_scale='dynamic')
+    cfg.lr_config = dict(policy='step')
+    with caplog.at_level(logging.WARNING, logger='posekit'):
+        Runner.from_cfg(cfg)
+    text = caplog.text
+    assert "'fp16' is an MMPose 0.x setting" in text and '--amp' in text
+    assert "'lr_config'" in text and 'param_scheduler' in text
+
+
+@pytest.mark.parametrize('key,value,error', [
+    ('env_cfg.cudnn_benchmak', True, "env_cfg: unknown keys \\['cudnn_benchmak'\\]"),
+    ('log_processor.window', 5, 'unexpected keyword argument'),
+    ('visualizer.vis_backends', [dict(type='WandbVisBackend')], 'not available in posekit'),
+    ('randomness.sead', 1, 'unexpected keyword argument'),
+    ('default_hooks.badcase.enable', True, 'not supported'),
+    ('model_wrapper_cfg', dict(type='MMFullyShardedDataParallel'), 'not supported'),
+])
+def test_bad_runtime_keys_raise(tiny_cfg, key, value, error):
+    cfg = tiny_cfg()
+    cfg.merge_from_dict({key: value}, allow_new_keys=True)
+    with pytest.raises(Exception, match=error):
+        Runner.from_cfg(cfg)
+
+
+def test_partial_validation_config_raises(tiny_cfg):
+    cfg = tiny_cfg()
+    cfg.val_evaluator = None
+    with pytest.raises(ValueError, match='missing: val_evaluator'):
+        Runner.from_cfg(cfg)
+
+
+def test_loop_arguments_are_checked(tiny_cfg):
+    runner = Runner.from_cfg(tiny_cfg(**{'+train_cfg.val_intervall': 2}))
+    with pytest.raises(TypeError, match='val_intervall'):
+        runner.train()
+
+
+def test_mmpose_res50_config_runs_on_the_coco_fixture(tmp_path, run_log):
+    """MMPose's td-hm_res50_8xb64-210e_coco-256x192 (as shipped in configs/),
+    pointed at the 4-image COCO fixture: one training iteration, one
+    validation pass, no warning about an ignored key."""
+    fixture = ROOT / 'tests' / 'data' / 'fixtures' / 'coco'
+    config = ROOT / 'configs' / 'body_2d_keypoint' / 'topdown_heatmap' / 'coco' / \
+        'td-hm_res50_8xb64-210e_coco-256x192.py'
+    options = [f'train_dataloader.dataset.data_root={fixture}/',
+               'train_dataloader.dataset.ann_file=test_coco.json',
+               'train_dataloader.dataset.data_prefix.img=',
+               f'val_dataloader.dataset.data_root={fixture}/',
+               'val_dataloader.dataset.ann_file=test_coco.json',
+               'val_dataloader.dataset.data_prefix.img=',
+               'val_dataloader.dataset.bbox_file=None',
+               f'val_evaluator.ann_file={fixture}/test_coco.json',
+               'train_dataloader.batch_size=2', 'val_dataloader.batch_size=2',
+               'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+               '+train_dataloader.num_batch_per_epoch=1',
+               '+val_dataloader.num_batch_per_epoch=1',
+               'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1']
+    assert main(['train', str(config), '--work-dir', str(tmp_path),
+                 '--cfg-options', *options]) == 0
+    assert (tmp_path / 'epoch_1.pth').is_file()
+    assert 'Epoch(train) [1][1/1]' in run_log.text and 'Epoch(val) [1][1/1]' in run_log.text
+    warnings = [r.getMessage() for r in run_log.records if r.levelno >= logging.WARNING]
+    assert not warnings, warnings
+
+
+def test_syncbn_runs_as_batchnorm_in_one_process(tiny_cfg, run_log):
+    cfg = tiny_cfg(**{'model.backbone': dict(norm_cfg=dict(type='SyncBN'))})
+    runner = Runner.from_cfg(cfg)
+    import torch
+    kinds = {type(m) for m in runner.model.modules()}
+    assert torch.nn.SyncBatchNorm not in kinds and torch.nn.BatchNorm2d in kinds
+    assert 'SyncBatchNorm cannot run in a single process' in run_log.text
+
+
+def test_quickstart_config_trains_and_evaluates(synthetic_root, tmp_path):
+    """The main job's config (tools/quickstart.sh), cut to one step."""
+    from posekit.config import Config
+    from .conftest import point_at
+    config = ROOT / 'configs' / 'body_2d_keypoint' / 'topdown_heatmap' / 'synthetic' / \
+        'td-hm_hrnet-tiny_1xb32-20e_synthetic-128x96.py'
+    cfg = Config.fromfile(config)
+    point_at(cfg, synthetic_root)
+    cfg.work_dir = str(tmp_path)
+    cfg.merge_from_dict({'train_cfg.max_epochs': 1, 'train_dataloader.batch_size': 4,
+                         '+train_dataloader.num_batch_per_epoch': 2})
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    metrics = runner.test()
+    assert {'coco/AP', 'PCK'} <= set(metrics)
+    assert (tmp_path / 'epoch_1.pth').is_file()
