@@ -311,6 +311,10 @@ class Runner:
             self.logger.warning('resuming with the seed of the checkpoint (%s) instead of %s',
                                 meta['seed'], self.seed)
             self.seed = set_random_seed(**{**self._randomness, 'seed': meta['seed']})
+            sampler = self.train_dataloader.sampler  # the order and augmentations follow the seed
+            for part in (sampler, getattr(sampler, 'sampler', None)):
+                if part is not None and hasattr(part, 'seed'):
+                    part.seed = self.seed
         self.message_hub.load_state_dict(checkpoint.get('message_hub', {}))
         if 'optimizer' in checkpoint:
             self.optim_wrapper.load_state_dict(checkpoint['optimizer'])

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from posekit.cli import main
-from posekit.commands import test as test_cmd
 from posekit.commands import train as train_cmd
 from posekit.engine import Runner
 
