@@ -26,6 +26,10 @@ COMMANDS = {
                        'write a synthetic COCO-format keypoint dataset'),
     'train': ('posekit.commands.train', 'train a model from a config'),
     'test': ('posekit.commands.test', 'evaluate a checkpoint on the test set'),
+    'export': ('posekit.commands.export', 'export a model to ONNX'),
+    'plot-log': ('posekit.commands.plot_log', 'draw the training curves of a work dir'),
+    'infer': ('posekit.commands.infer',
+              'estimate poses in images, folders or videos; draw them, write JSON'),
 }
 
 

@@ -60,9 +60,17 @@ def init_model(config: str | os.PathLike | Config,
 
     Raises:
         FileNotFoundError: ``checkpoint`` does not exist.
+        ValueError: ``checkpoint`` is an ``.onnx`` file (run those with
+            ``posekit.export.init_onnx_model``).
         RuntimeError: The checkpoint cannot be read or does not match the
             model (the message lists missing, unexpected and misshapen keys).
     """
+    if checkpoint is not None and os.fspath(checkpoint).lower().endswith(
+            '.onnx'):
+        raise ValueError(
+            f'{os.fspath(checkpoint)} is an ONNX file, not PyTorch weights: '
+            'run it with posekit.export.init_onnx_model(config, onnx_file) '
+            '(same use with inference_topdown)')
     if isinstance(config, (str, os.PathLike)):
         config = Config.fromfile(config)
     elif isinstance(config, Config):
@@ -184,6 +192,20 @@ def inference_topdown(model: nn.Module,
         samples.append(data['data_samples'])
     with torch.no_grad():
         return model.test_step(dict(inputs=inputs, data_samples=samples))
+
+
+def inference_bottomup(model: nn.Module,
+                       img: np.ndarray | str | os.PathLike) -> list[PoseDataSample]:
+    """Estimate every pose in one image with a bottom-up model.
+
+    posekit has no bottom-up model yet (MMPose's AssociativeEmbedding, DEKR,
+    CID, RTMO), so this raises a clear error; use :func:`inference_topdown`
+    with a top-down model.
+    """
+    kind = type(model).__name__
+    raise NotImplementedError(
+        f'inference_bottomup: posekit has no bottom-up model yet (got a {kind}); '
+        'use inference_topdown with a top-down model and person boxes')
 
 
 def merge_data_samples(data_samples: Sequence[PoseDataSample]

@@ -25,6 +25,7 @@ import numpy as np
 
 from posekit.commands.print_config import add_cfg_options
 from posekit.config import Config, ConfigError, parse_cfg_options
+from posekit.visualization.draw import draw_pose as draw_rgb_pose
 
 # Visibility above which a keypoint is drawn (MMPose's kpt_thr default).
 KPT_THR = 0.3
@@ -110,7 +111,10 @@ def _file_name(idx: int, img_path: str | None) -> str:
 def draw_pose(img: np.ndarray, keypoints: np.ndarray | None,
               keypoints_visible: np.ndarray | None, metainfo: dict,
               bboxes: np.ndarray | None = None) -> np.ndarray:
-    """Draw boxes, skeleton links and keypoints on a copy of ``img``.
+    """Draw boxes, skeleton links and keypoints on a copy of a BGR ``img``.
+
+    :func:`posekit.visualization.draw_pose` on the RGB image (the colours
+    are RGB triples as MMPose shows them), converted back to BGR.
 
     Args:
         img (np.ndarray): ``(H, W, 3)`` BGR (or ``(H, W)`` gray), uint8 or
@@ -126,52 +130,9 @@ def draw_pose(img: np.ndarray, keypoints: np.ndarray | None,
         np.ndarray: ``(H, W, 3)`` uint8 BGR picture.
     """
     canvas = np.clip(img, 0, 255).astype(np.uint8)
-    if canvas.ndim == 2 or canvas.shape[2] == 1:
-        canvas = cv2.cvtColor(canvas, cv2.COLOR_GRAY2BGR)
-    canvas = np.ascontiguousarray(canvas)
-    size = max(canvas.shape[:2])
-    radius = max(2, round(size / 160))
-    thickness = max(1, round(size / 320))
-    if bboxes is not None:
-        for x1, y1, x2, y2 in np.asarray(bboxes, float).reshape(-1, 4)[:, :4]:
-            cv2.rectangle(canvas, (round(x1), round(y1)), (round(x2), round(y2)),
-                          (0, 255, 0), thickness)
-    if keypoints is None or np.ndim(keypoints) != 3:
-        return canvas
-    keypoints = np.asarray(keypoints, float)
-    visible = _visibility(keypoints_visible, keypoints.shape[:2])
-    kpt_colors = _bgr(metainfo.get('keypoint_colors'), keypoints.shape[1])
-    links = metainfo.get('skeleton_links') or []
-    link_colors = _bgr(metainfo.get('skeleton_link_colors'), len(links))
-    for points, vis in zip(keypoints, visible):
-        for (a, b), color in zip(links, link_colors):
-            if max(a, b) < len(points) and vis[a] > KPT_THR and vis[b] > KPT_THR:
-                cv2.line(canvas, _pt(points[a]), _pt(points[b]), color,
-                         thickness, cv2.LINE_AA)
-        for point, v, color in zip(points, vis, kpt_colors):
-            if v > KPT_THR:
-                cv2.circle(canvas, _pt(point), radius, color, -1, cv2.LINE_AA)
-    return canvas
-
-
-def _visibility(keypoints_visible, shape) -> np.ndarray:
-    if keypoints_visible is None:
-        return np.ones(shape)
-    visible = np.asarray(keypoints_visible, float)
-    if visible.ndim == 3:
-        visible = visible[..., 0]
-    return visible.reshape(shape) if visible.size == shape[0] * shape[1] \
-        else np.ones(shape)
-
-
-def _bgr(colors, count: int) -> list[tuple[int, int, int]]:
-    """Meta colors (triplets drawn as RGB, as MMPose shows them) -> BGR."""
-    if colors is None or len(colors) == 0:
-        return [(0, 128, 255)] * count
-    colors = np.asarray(colors, int).reshape(-1, 3)
-    return [tuple(int(c) for c in colors[i % len(colors)][::-1])
-            for i in range(count)]
-
-
-def _pt(point: np.ndarray) -> tuple[int, int]:
-    return int(round(point[0])), int(round(point[1]))
+    rgb = canvas if canvas.ndim == 2 or canvas.shape[2] == 1 else canvas[..., ::-1]
+    if keypoints is not None and np.ndim(keypoints) != 3:
+        keypoints = None
+    picture = draw_rgb_pose(rgb, keypoints, keypoints_visible, metainfo, KPT_THR,
+                            bboxes=bboxes)
+    return np.ascontiguousarray(picture[..., ::-1])

@@ -12,7 +12,9 @@ Conventions kept from MMPose because checkpoints and configs depend on them:
 * keypoint ``i`` is the ``i``-th channel of every model output of the dataset;
 * ``flip_indices[i]`` is the keypoint that ``i`` becomes after a horizontal
   flip (itself when ``swap`` is empty);
-* colors are ``[B, G, R]`` in 0..255 (OpenCV order), ``np.uint8``;
+* colors are three integers in 0..255, ``np.uint8``, drawn as RGB (MMPose's
+  meta files call them ``[B, G, R]``, but its visualizer draws them into RGB
+  pictures, and so does posekit's: right-side orange ``[255, 128, 0]``);
 * empty ``sigmas`` (or ``joint_weights``) mean "not defined for this dataset"
   (face, hand, 3D sets): they parse to arrays of shape ``(0,)``.
 """
@@ -57,10 +59,10 @@ def parse_pose_metainfo(metainfo: Mapping) -> dict:
         - ``flip_indices`` (list[int]): length K, the flip partner of each id
         - ``flip_pairs`` (list[tuple[int, int]]): ``(partner_id, id)`` for each
           keypoint with a partner, so both orders of a pair appear
-        - ``keypoint_colors`` (np.ndarray): (K, 3) uint8, BGR
+        - ``keypoint_colors`` (np.ndarray): (K, 3) uint8, RGB as drawn
         - ``num_skeleton_links`` (int): L
         - ``skeleton_links`` (list[tuple[int, int]]): keypoint ids of each link
-        - ``skeleton_link_colors`` (np.ndarray): (L, 3) uint8, BGR
+        - ``skeleton_link_colors`` (np.ndarray): (L, 3) uint8, RGB as drawn
         - ``dataset_keypoint_weights`` (np.ndarray): (K,) or (0,) float32
         - ``sigmas`` (np.ndarray): (K,) or (0,) float32, OKS constants
         - ``stats_info`` (dict[str, np.ndarray], float32): only when given
@@ -238,7 +240,7 @@ def _check_color(color: Any, where: str) -> None:
     ok = (isinstance(color, (list, tuple)) and len(color) == 3
           and all(isinstance(c, (int, np.integer)) and 0 <= c <= 255 for c in color))
     if not ok:
-        raise ValueError(f'{where}: color must be [B, G, R] integers in 0..255, '
+        raise ValueError(f'{where}: color must be three integers in 0..255, '
                          f'got {color!r}')
 
 

@@ -6,6 +6,9 @@ Files of a run (MMEngine's layout, so tools that read MMPose work dirs work)::
     WORK_DIR/TIMESTAMP/vis_data/scalars.json    one JSON object per log step
     WORK_DIR/TIMESTAMP/vis_data/config.py       the resolved config
 
+(the ``vis_data`` files are written by the run's visualizer and its
+``LocalVisBackend``, see ``posekit.visualization``).
+
 Only rank 0 writes files and prints below ERROR level.
 
 :class:`MessageHub` holds what hooks share during a run: scalar histories
@@ -15,9 +18,7 @@ Only rank 0 writes files and prints below ERROR level.
 from __future__ import annotations
 
 import datetime
-import json
 import logging
-import math
 import os
 import re
 import sys
@@ -290,66 +291,6 @@ def _plain_number(value: Any) -> Any:
     if hasattr(value, 'item') and getattr(value, 'size', 2) == 1:
         return value.item()
     return value
-
-
-class ScalarWriter:
-    """Writes scalar records to the ``vis_backends`` of the ``visualizer`` config.
-
-    ``LocalVisBackend`` appends one JSON object per record to
-    ``vis_data/scalars.json``; ``TensorboardVisBackend`` writes event files
-    under ``vis_data/`` (needs the ``tensorboard`` package). Other backends
-    raise: they are not available in posekit.
-    """
-
-    SUPPORTED = ('LocalVisBackend', 'TensorboardVisBackend')
-
-    def __init__(self, vis_backends: Sequence[Mapping] | None, log_dir: str,
-                 enabled: bool = True) -> None:
-        self.files: list[str] = []
-        self.tensorboard = None
-        self.enabled = enabled
-        for cfg in vis_backends or ():
-            cfg = dict(cfg)
-            kind = str(cfg.pop('type', '')).rsplit('.', 1)[-1]
-            save_dir = cfg.pop('save_dir', None) or os.path.join(log_dir, 'vis_data')
-            if kind not in self.SUPPORTED:
-                raise ValueError(f'visualizer.vis_backends: {kind!r} is not '
-                                 f'available in posekit; use {self.SUPPORTED}')
-            cfg.pop('scalar_save_file', None) if kind == 'LocalVisBackend' else None
-            for key in ('img_save_dir', 'config_save_file'):
-                cfg.pop(key, None)
-            if cfg:
-                raise ValueError(f'{kind}: unknown arguments {sorted(cfg)}')
-            if not enabled:
-                continue
-            os.makedirs(save_dir, exist_ok=True)
-            if kind == 'LocalVisBackend':
-                self.files.append(os.path.join(save_dir, 'scalars.json'))
-            else:
-                try:
-                    from torch.utils.tensorboard import SummaryWriter
-                except ImportError as e:
-                    raise ImportError('TensorboardVisBackend needs the tensorboard '
-                                      'package: pip install tensorboard') from e
-                self.tensorboard = SummaryWriter(save_dir)
-
-    def write(self, record: Mapping, step: int) -> None:
-        if not self.enabled:
-            return
-        record = {k: _plain_number(v) for k, v in record.items()
-                  if isinstance(_plain_number(v), (int, float))}
-        line = json.dumps({**record, 'step': int(step)})
-        for path in self.files:
-            with open(path, 'a', encoding='utf-8') as f:
-                f.write(line + '\n')
-        if self.tensorboard is not None:
-            for k, v in record.items():
-                if isinstance(v, (int, float)) and math.isfinite(v):
-                    self.tensorboard.add_scalar(k, v, step)
-
-    def close(self) -> None:
-        if self.tensorboard is not None:
-            self.tensorboard.close()
 
 
 class ProgressBar:

@@ -5,11 +5,11 @@
 
 What it holds is the run's state that hooks read (``epoch``, ``iter``,
 ``model``, ``optim_wrapper``, ``param_schedulers``, data loaders, ``work_dir``,
-``logger``, ``message_hub``); what happens in a run is in ``loops.py`` and
-the hooks. Order of ``train()`` (MMEngine's): build the train loop, the
-optimizer wrapper (lr scaled by ``auto_scale_lr``), the schedulers and the
-val loop; ``before_run``; initialise the weights; load or resume; wrap in
-DDP; run the loop; ``after_run``.
+``logger``, ``message_hub``, ``visualizer``); what happens in a run is in
+``loops.py`` and the hooks. Order of ``train()`` (MMEngine's): build the
+train loop, the optimizer wrapper (lr scaled by ``auto_scale_lr``), the
+schedulers and the val loop; ``before_run``; initialise the weights; load or
+resume; wrap in DDP; run the loop; ``after_run``.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from . import checkpoint as ckpt_io
 from .dataloader import build_dataloader, unwrap_dataset
 from .dist import barrier, broadcast_object, get_rank, get_world_size, init_dist, unwrap_model
 from .hooks.hook import Hook, get_priority
-from .logging import LogProcessor, MessageHub, RunLogging, ScalarWriter
+from .logging import LogProcessor, MessageHub, RunLogging
 from .randomness import get_rng_state, set_random_seed, set_rng_state
 from .setup import (build_hooks, build_model, check_top_level, check_wrapper_cfg,
                     import_custom_modules, setup_env, wrap_model)
@@ -43,8 +43,6 @@ RUNNER_KEYS = (
     'env_cfg', 'log_processor', 'log_level', 'visualizer', 'default_scope',
     'randomness', 'experiment_name', 'model_wrapper_cfg', 'find_unused_parameters',
     'sync_bn', 'compile', 'custom_imports')
-# visualizer arguments that posekit's drawing and logging use
-_VISUALIZER_USED = {'type', 'vis_backends', 'name', 'save_dir'}
 
 
 class Runner:
@@ -92,11 +90,11 @@ class Runner:
             self.logger = logging.getLogger('posekit.engine')
             self.message_hub = MessageHub()
             self.log_processor = self._build_log_processor(log_processor)
-            self.visualizer_cfg = self._check_visualizer(visualizer)
-            self.scalar_writer = ScalarWriter((visualizer or {}).get('vis_backends'),
-                                              self.log_dir, enabled=self.rank == 0)
+            self.visualizer = self._build_visualizer(visualizer)
             self._log_environment()
             self._dump_config()
+            if self.cfg is not None:
+                self.visualizer.add_config(self.cfg)  # vis_data/config.py (rank 0)
 
             self.model = build_model(model, data_preprocessor, self.device, sync_bn)
             check_wrapper_cfg(model_wrapper_cfg)
@@ -219,6 +217,7 @@ class Runner:
             self.call_hook('after_run')
             return unwrap_model(self.model)
         finally:
+            self.visualizer.close()
             self._close_logging()
 
     def val(self) -> dict:
@@ -242,6 +241,7 @@ class Runner:
             self.call_hook('after_run')
             return metrics
         finally:
+            self.visualizer.close()
             self._close_logging()
 
     # -------------------------------------------------------- checkpoints
@@ -364,13 +364,22 @@ class Runner:
             raise ValueError(f'log_processor type {kind!r} is not supported (LogProcessor only)')
         return LogProcessor(**cfg)
 
-    def _check_visualizer(self, cfg: Mapping | None) -> dict:
-        cfg = dict(cfg or {})
-        unused = sorted(set(cfg) - _VISUALIZER_USED)
-        if unused:
-            self.logger.warning('visualizer: %s not used: posekit draws with its own '
-                                'OpenCV drawer and writes scalars to vis_backends', unused)
-        return cfg
+    def _build_visualizer(self, cfg: Any):
+        """The run's visualizer (MMEngine's defaults: ``name`` = the
+        experiment name, backends under ``log_dir/vis_data``; without a
+        ``visualizer`` config, a ``Visualizer`` with a ``LocalVisBackend``)."""
+        from posekit.registry import VISUALIZERS
+        from posekit.visualization import Visualizer
+        if isinstance(cfg, Visualizer):
+            return cfg
+        if cfg is None:
+            cfg = dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])
+        if not isinstance(cfg, Mapping):
+            raise TypeError(f'visualizer must be a dict or a Visualizer, got {cfg!r}')
+        cfg = dict(cfg)
+        cfg.setdefault('name', self.experiment_name)
+        cfg.setdefault('save_dir', self.log_dir)
+        return VISUALIZERS.build(cfg)
 
     # ------------------------------------------------------------ logging
     def _open_logging(self) -> None:

@@ -16,50 +16,22 @@ import torch
 
 from posekit.apis import inference_topdown, init_model, merge_data_samples
 from posekit.config import Config
-from posekit.datasets import parse_pose_metainfo
 from posekit.registry import MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = (ROOT / 'configs/body_2d_keypoint/topdown_heatmap/synthetic/'
-          'td-hm_res18-tiny_1xb32-30e_synthetic-128x96.py')
 IMAGE = ROOT / 'tests/data/fixtures/coco/000000197388.jpg'  # 640x392
 # two people of the image, xyxy
 BOXES = np.array([[139.41, 102.25, 361.80, 343.82],
                   [287.17, 61.52, 362.05, 227.13]], np.float32)
-SCORES = np.linspace(0.1, 0.9, 17).astype(np.float32)
-# the flip test averages each map with its left/right partner's
-FLIP = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
-FLIP_SCORES = (SCORES + SCORES[FLIP]) / 2
 
 
-def _crop_corner(box, aspect=96 / 128, padding=1.25):
-    """Top-left corner of the crop TopdownAffine takes for ``box``."""
-    center = (box[:2] + box[2:]) / 2
-    w, h = (box[2:] - box[:2]) * padding
-    w, h = (h * aspect, h) if w < h * aspect else (w, w / aspect)
-    return center - np.array([w, h]) / 2
-
-
-@pytest.fixture(scope='module')
-def weights():
-    """A state_dict with seeded random weights and a constant last layer."""
-    torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(str(CONFIG)).model)
-    state = model.state_dict()
-    state['head.final_layer.weight'].zero_()
-    state['head.final_layer.bias'].copy_(torch.from_numpy(SCORES))
-    return state
-
-
-@pytest.fixture
-def checkpoint(weights, tmp_path):
-    meta = parse_pose_metainfo(
-        dict(from_file='configs/_base_/datasets/coco.py'))
-    meta['dataset_name'] = 'coco_from_checkpoint'
-    path = tmp_path / 'model.pth'
-    # MMEngine's layout: weights under 'state_dict', dataset meta under meta
-    torch.save(dict(meta=dict(dataset_meta=meta), state_dict=weights), path)
-    return path
+@pytest.fixture(autouse=True)
+def _expected(constant_model):
+    """The conftest's config and expected values, as this module's names."""
+    global CONFIG, FLIP_SCORES, _crop_corner
+    CONFIG = constant_model.config
+    FLIP_SCORES = constant_model.flip_scores
+    _crop_corner = constant_model.crop_corner
 
 
 @pytest.fixture

@@ -83,7 +83,9 @@ def test_legacy_keys_are_reported(tiny_cfg, caplog):
 @pytest.mark.parametrize('key,value,error', [
     ('env_cfg.cudnn_benchmak', True, "env_cfg: unknown keys \\['cudnn_benchmak'\\]"),
     ('log_processor.window', 5, 'unexpected keyword argument'),
-    ('visualizer.vis_backends', [dict(type='WandbVisBackend')], 'not available in posekit'),
+    ('visualizer.vis_backends', [dict(type='WandbVisBackend')], 'pip install wandb'),
+    ('visualizer.vis_backends', [dict(type='MLflowVisBackend')], 'not registered in VISBACKENDS'),
+    ('visualizer.backend', 'matplotlib', 'OpenCV only'),
     ('randomness.sead', 1, 'unexpected keyword argument'),
     ('default_hooks.badcase.enable', True, 'not supported'),
     ('model_wrapper_cfg', dict(type='MMFullyShardedDataParallel'), 'not supported'),

@@ -130,8 +130,10 @@ def test_visualization_hook_draws_all_instances_of_a_test_image(tmp_path, synthe
         samples.append(s)
     meta = dict(skeleton_links=[(0, 1)], keypoint_colors=np.array([[0, 0, 255]] * 2),
                 skeleton_link_colors=np.array([[0, 255, 0]]))
+    from posekit.visualization import PoseLocalVisualizer
     logger = SimpleNamespace(warning=print)
     runner = SimpleNamespace(log_dir=str(tmp_path), logger=logger,
+                             visualizer=PoseLocalVisualizer(radius=3, line_width=2),
                              test_dataloader=SimpleNamespace(dataset=SimpleNamespace(metainfo=meta)))
     hook = PoseVisualizationHook(enable=True, out_dir='vis')
     hook.after_test_iter(runner, 0, outputs=samples)
@@ -141,3 +143,29 @@ def test_visualization_hook_draws_all_instances_of_a_test_image(tmp_path, synthe
     assert drawn.shape == original.shape
     changed = np.abs(drawn.astype(int) - original.astype(int)).sum(-1) > 60
     assert changed[20, 20] and changed[20, 60] and changed[40, 40] and changed[40, 80]
+
+
+def test_validation_picture_and_config_go_to_the_runs_visualizer(tiny_cfg):
+    """A validation pass with the hook on: the first batch's first sample,
+    drawn with its box and heatmap, lands in vis_data/vis_image (and the
+    checkpoint hook's save_best does not act outside training)."""
+    import cv2
+    import numpy as np
+    from pathlib import Path
+    from posekit.engine import Runner
+    cfg = tiny_cfg(**{'default_hooks.visualization.enable': True,
+                      '+default_hooks.visualization.interval': 1,
+                      '+model.test_cfg.output_heatmaps': True})
+    runner = Runner.from_cfg(cfg)
+    vis_data = Path(cfg.work_dir) / runner.timestamp / 'vis_data'
+    assert (vis_data / 'config.py').read_text() == cfg.pretty_text
+    runner.val()
+    info = runner.val_dataloader.dataset.get_data_info(0)
+    image = cv2.imread(info['img_path'])
+    picture = cv2.imread(str(vis_data / 'vis_image' / 'val_img_0.png'))
+    height, width = image.shape[:2]
+    assert picture.shape == (2 * height, width, 3)       # the heatmap picture below
+    x1, y1, x2, _ = np.round(info['bbox'][0]).astype(int)
+    top_edge = picture[y1, max(x1, 0):min(x2, width - 1)]
+    assert (top_edge == [0, 255, 0]).all(-1).mean() > 0.8   # the green box
+    assert sorted(p.name for p in (vis_data / 'vis_image').iterdir()) == ['val_img_0.png']

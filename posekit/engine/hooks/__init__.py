@@ -8,14 +8,12 @@ from .logger_hook import LoggerHook
 from .runtime_hooks import (DistSamplerSeedHook, EmptyCacheHook, IterTimerHook,
                             ParamSchedulerHook, PipelineSwitchHook,
                             SyncBuffersHook, SyncNormHook)
-from .visualization_hook import (BadCaseAnalysisHook, PoseVisualizationHook,
-                                 draw_poses)
+from .visualization_hook import BadCaseAnalysisHook, PoseVisualizationHook
 
 __all__ = [
     'BadCaseAnalysisHook', 'BaseAveragedModel', 'CheckpointHook',
     'DistSamplerSeedHook', 'EMAHook', 'EmptyCacheHook', 'ExpMomentumEMA',
     'ExponentialMovingAverage', 'Hook', 'IterTimerHook', 'LoggerHook',
     'PRIORITIES', 'ParamSchedulerHook', 'PipelineSwitchHook',
-    'PoseVisualizationHook', 'SyncBuffersHook', 'SyncNormHook', 'draw_poses',
-    'get_priority'
+    'PoseVisualizationHook', 'SyncBuffersHook', 'SyncNormHook', 'get_priority'
 ]

@@ -81,6 +81,7 @@ class CheckpointHook(Hook):
         self.interval, self.by_epoch = interval, by_epoch
         self.save_optimizer, self.save_param_scheduler = save_optimizer, save_param_scheduler
         self.out_dir, self.max_keep_ckpts, self.save_last = out_dir, max_keep_ckpts, save_last
+        self._training = False  # set by before_train
         self.filename_tmpl = filename_tmpl or ('epoch_{}.pth' if by_epoch else 'iter_{}.pth')
         self.save_begin = save_begin
         self.published_keys = [published_keys] if isinstance(published_keys, str) \
@@ -120,6 +121,7 @@ class CheckpointHook(Hook):
 
     # ------------------------------------------------------------ stages
     def before_train(self, runner):
+        self._training = True
         if self.out_dir is None:
             self.out_dir = runner.work_dir
         elif os.path.abspath(self.out_dir) != os.path.abspath(runner.work_dir):
@@ -148,7 +150,8 @@ class CheckpointHook(Hook):
                             dict(epoch=runner.epoch, iter=runner.iter + 1))
 
     def after_val_epoch(self, runner, metrics=None):
-        if not self.keys:
+        # a validation run on its own (runner.val()) trains nothing to keep
+        if not self.keys or not self._training:
             return
         if not metrics:
             runner.logger.warning('CheckpointHook: no metrics, no best checkpoint')

@@ -1,4 +1,10 @@
-"""LoggerHook: log lines every ``interval`` iterations and after every evaluation."""
+"""LoggerHook: log lines every ``interval`` iterations and after every evaluation.
+
+Each log line's numbers also go to ``runner.visualizer.add_scalars`` (one
+``vis_data/scalars.json`` line with its ``step``: the iteration after
+training iterations; the epoch, or the iteration with
+``log_metric_by_epoch=False``, after an evaluation).
+"""
 from __future__ import annotations
 
 import os
@@ -6,6 +12,7 @@ import shutil
 from typing import Sequence
 
 from posekit.registry import HOOKS
+from posekit.visualization.vis_backends import scalar_value
 from ..dist import is_main_process
 from .hook import Hook
 
@@ -65,7 +72,7 @@ class LoggerHook(Hook):
             runner.message_hub, runner.epoch, batch_idx, len(loader),
             runner.iter, runner.max_iters)
         runner.logger.info(line)
-        runner.scalar_writer.write(record, step=runner.iter + 1)
+        runner.visualizer.add_scalars(_scalars(record), step=runner.iter + 1)
 
     def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         if self.every_n_inner_iters(batch_idx, self.interval):
@@ -85,7 +92,7 @@ class LoggerHook(Hook):
             runner.message_hub, mode, metrics or {}, runner.epoch, len(loader), len(loader))
         runner.logger.info(line)
         step = runner.epoch if self.log_metric_by_epoch else runner.iter
-        runner.scalar_writer.write(record, step=step)
+        runner.visualizer.add_scalars(_scalars(record), step=step)
 
     def after_val_epoch(self, runner, metrics=None):
         self._after_eval(runner, 'val', metrics)
@@ -109,3 +116,15 @@ class LoggerHook(Hook):
                     if not self.keep_local:
                         os.remove(src)
         runner.logger.info('LoggerHook: copied the logs to %s', target)
+
+
+def _scalars(record: dict) -> dict:
+    """The numbers of a log record; other results (lists, strings) are only
+    in the text log."""
+    out = {}
+    for key, value in record.items():
+        try:
+            out[key] = scalar_value(key, value)
+        except TypeError:
+            pass
+    return out

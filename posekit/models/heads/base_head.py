@@ -10,8 +10,14 @@ A head implements three calls, as MMPose's estimators make them:
   per sample, with ``keypoints (N, K, 2)`` and ``keypoint_scores (N, K)`` in
   input-image pixels (the estimator maps them to the original image). With
   ``test_cfg['flip_test']`` ``feats`` is ``[feats, feats_of_flipped_input]``.
+
+Heads implement ``predict_with(forward, feats, ...)`` and ``predict`` passes
+their own ``forward``: the flip-test merge and the decoding then also run
+around another implementation of the network, such as an ONNX Runtime
+session that maps input images to what ``forward`` returns.
 """
-from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, List, Mapping, Optional, Sequence, Tuple,
+                    Union)
 
 import numpy as np
 import torch
@@ -114,10 +120,45 @@ def first_meta(data_samples: Sequence, key: str) -> Any:
 class BaseHead(BaseModule):
     """Base of all heads: holds ``loss_module`` and ``decoder``.
 
-    Subclasses define ``forward``, ``predict`` and ``loss``.
+    Subclasses define ``forward``, ``predict_with`` and ``loss``.
     """
 
     decoder = None
+
+    def predict(self, feats: Any, batch_data_samples: Sequence,
+                test_cfg: Optional[Mapping] = None) -> Any:
+        """Decoded predictions of a batch: :meth:`predict_with` this head's
+        :meth:`forward`. See the module docstring for the arguments."""
+        return self.predict_with(self.forward, feats, batch_data_samples,
+                                 test_cfg)
+
+    def predict_with(self, forward: Callable[[Any], Any], feats: Any,
+                     batch_data_samples: Sequence,
+                     test_cfg: Optional[Mapping] = None) -> Any:
+        """Flip-test merge and decoding of ``forward(feats)``.
+
+        Args:
+            forward (Callable): Stands in for :meth:`forward`: called on
+                ``feats`` (and, with ``test_cfg['flip_test']``, on the
+                features of the flipped input), it returns what
+                :meth:`forward` would (a tensor, or a tuple or list of
+                tensors).
+            feats: Whatever ``forward`` takes: feature maps for
+                :meth:`forward`, input images for an exported network; with
+                flip test ``[feats, feats_of_flipped_input]``.
+            batch_data_samples (list[PoseDataSample]): The batch's samples
+                (flip test reads ``flip_indices`` and ``input_size`` from
+                their metainfo).
+            test_cfg (dict, optional): E.g. ``flip_test``,
+                ``output_heatmaps``.
+
+        Returns:
+            list[InstanceData] (and, with ``output_heatmaps``, a list of
+            PixelData): as ``predict``.
+        """
+        raise NotImplementedError(
+            f'{type(self).__name__} does not implement predict_with(forward, '
+            'feats, data_samples, test_cfg)')
 
     def decode(self, batch_outputs: Union[Tensor, Tuple[Tensor, ...]]
                ) -> List[InstanceData]:

@@ -1,6 +1,6 @@
 """CPMHead: one heatmap branch per stage of a multi-stage backbone
 (Convolutional Pose Machines, Stacked Hourglass)."""
-from typing import Mapping, Optional, Sequence, Union
+from typing import Callable, Mapping, Optional, Sequence, Union
 
 from torch import Tensor, nn
 
@@ -73,11 +73,13 @@ class CPMHead(BaseHead):
         return [final(deconv(x)) for x, deconv, final in zip(
             feats, self.multi_deconv_layers, self.multi_final_layers)]
 
-    def predict(self, feats, batch_data_samples: Sequence,
-                test_cfg: Optional[Mapping] = None):
-        """Decode the last stage's heatmaps (flip test as HeatmapHead)."""
+    def predict_with(self, forward: Callable[[object], list], feats,
+                     batch_data_samples: Sequence,
+                     test_cfg: Optional[Mapping] = None):
+        """Decode the last stage's heatmaps (flip test as HeatmapHead);
+        ``forward`` returns one heatmap per stage, as :meth:`forward`."""
         test_cfg = test_cfg or {}
-        heatmaps = flip_test_heatmaps(lambda f: self.forward(f)[-1], feats,
+        heatmaps = flip_test_heatmaps(lambda f: forward(f)[-1], feats,
                                       batch_data_samples, test_cfg)
         return heatmap_predictions(self, heatmaps, test_cfg)
 

@@ -190,12 +190,13 @@ class HeatmapHead(BaseHead):
         x = self.deconv_layers(last_feature(feats))
         return self.final_layer(self.conv_layers(x))
 
-    def predict(self, feats, batch_data_samples: Sequence,
-                test_cfg: Optional[Mapping] = None):
+    def predict_with(self, forward: Callable[[object], Tensor], feats,
+                     batch_data_samples: Sequence,
+                     test_cfg: Optional[Mapping] = None):
         """Decoded keypoints per sample (and heatmaps with
-        ``test_cfg['output_heatmaps']``); see the module of BaseHead."""
+        ``test_cfg['output_heatmaps']``); see BaseHead.predict_with."""
         test_cfg = test_cfg or {}
-        heatmaps = flip_test_heatmaps(self.forward, feats, batch_data_samples,
+        heatmaps = flip_test_heatmaps(forward, feats, batch_data_samples,
                                       test_cfg)
         return heatmap_predictions(self, heatmaps, test_cfg)
 

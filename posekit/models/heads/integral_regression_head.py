@@ -10,7 +10,7 @@ bin positions are (non-trainable) parameters ``linspace_x``/``linspace_y``
 in the state_dict.
 """
 from types import MappingProxyType
-from typing import Mapping, Optional, Sequence, Tuple, Union
+from typing import Callable, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -115,18 +115,19 @@ class IntegralRegressionHead(BaseHead):
             pred_y = C / (C - 1) * (pred_y - 1 / (2 * C))
         return torch.cat([pred_x, pred_y], dim=-1), heatmaps
 
-    def predict(self, feats, batch_data_samples: Sequence,
-                test_cfg: Optional[Mapping] = None):
+    def predict_with(self, forward: Callable, feats,
+                     batch_data_samples: Sequence,
+                     test_cfg: Optional[Mapping] = None):
         """Decoded keypoints per sample (and the softmaxed heatmaps with
         ``output_heatmaps``). Flip test averages both coordinates
         (``shift_coords`` default True) and heatmaps (``shift_heatmap``
-        default False)."""
+        default False). ``forward`` as BaseHead.predict_with."""
         test_cfg = test_cfg or {}
         if test_cfg.get('flip_test', False):
             feats, feats_flip = split_flip_feats(feats)
             flip_indices = first_meta(batch_data_samples, 'flip_indices')
-            coords, heatmaps = self.forward(feats)
-            coords_flip, heatmaps_flip = self.forward(feats_flip)
+            coords, heatmaps = forward(feats)
+            coords_flip, heatmaps_flip = forward(feats_flip)
             coords_flip = flip_coordinates(
                 coords_flip, flip_indices=flip_indices,
                 shift_coords=test_cfg.get('shift_coords', True),
@@ -137,7 +138,7 @@ class IntegralRegressionHead(BaseHead):
             coords = (coords + coords_flip) * 0.5
             heatmaps = (heatmaps + heatmaps_flip) * 0.5
         else:
-            coords, heatmaps = self.forward(feats)
+            coords, heatmaps = forward(feats)
         preds = self.decode(coords.unsqueeze(1))  # (B, N=1, K, 2)
         if test_cfg.get('output_heatmaps', False):
             return preds, [PixelData(heatmaps=hm) for hm in heatmaps.detach()]

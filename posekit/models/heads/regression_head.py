@@ -7,7 +7,7 @@ Both expect a (B, C) vector, i.e. a GlobalAveragePooling neck (a feature
 map is flattened).
 """
 from types import MappingProxyType
-from typing import List, Mapping, Optional, Sequence, Union
+from typing import Callable, List, Mapping, Optional, Sequence, Union
 
 import torch
 from torch import Tensor, nn
@@ -74,10 +74,12 @@ class RegressionHead(BaseHead):
         x = torch.flatten(last_feature(feats), 1)
         return self.fc(x).reshape(-1, self.num_joints, self._values_per_joint)
 
-    def predict(self, feats, batch_data_samples: Sequence,
-                test_cfg: Optional[Mapping] = None) -> List[InstanceData]:
+    def predict_with(self, forward: Callable, feats,
+                     batch_data_samples: Sequence,
+                     test_cfg: Optional[Mapping] = None
+                     ) -> List[InstanceData]:
         """Decoded keypoints per sample, in input pixels."""
-        coords = flip_test_coords(self.forward, feats, batch_data_samples,
+        coords = flip_test_coords(forward, feats, batch_data_samples,
                                   test_cfg or {})
         return self.decode(coords.unsqueeze(1))  # (B, N=1, K, D)
 
@@ -118,9 +120,11 @@ class RLEHead(RegressionHead):
                  init_cfg: Optional[Union[dict, list]] = None):
         super().__init__(in_channels, num_joints, loss, decoder, init_cfg)
 
-    def predict(self, feats, batch_data_samples: Sequence,
-                test_cfg: Optional[Mapping] = None) -> List[InstanceData]:
-        coords = flip_test_coords(self.forward, feats, batch_data_samples,
+    def predict_with(self, forward: Callable, feats,
+                     batch_data_samples: Sequence,
+                     test_cfg: Optional[Mapping] = None
+                     ) -> List[InstanceData]:
+        coords = flip_test_coords(forward, feats, batch_data_samples,
                                   test_cfg or {}, post=_sigmoid_sigmas)
         return self.decode(coords.unsqueeze(1))
 

@@ -6,7 +6,7 @@ and y bins. Submodules ``final_layer``, ``mlp``, ``gau``, ``cls_x``,
 ``cls_y`` as in MMPose.
 """
 from types import MappingProxyType
-from typing import List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -94,13 +94,15 @@ class RTMCCHead(BaseHead):
         x = self.gau(self.mlp(torch.flatten(x, 2)))  # (B, K, hidden)
         return self.cls_x(x), self.cls_y(x)
 
-    def predict(self, feats, batch_data_samples: Sequence,
-                test_cfg: Optional[Mapping] = None
-                ) -> Union[List[InstanceData], tuple]:
+    def predict_with(self, forward: Callable, feats,
+                     batch_data_samples: Sequence,
+                     test_cfg: Optional[Mapping] = None
+                     ) -> Union[List[InstanceData], tuple]:
         """Decoded keypoints per sample; see
         :func:`posekit.models.heads.simcc_head.simcc_predict` (heatmaps are
         normalised without the codec's sigma, as MMPose does here)."""
-        return simcc_predict(self, feats, batch_data_samples, test_cfg or {})
+        return simcc_predict(self, forward, feats, batch_data_samples,
+                             test_cfg or {})
 
     def loss(self, feats: Sequence[Tensor], batch_data_samples: Sequence,
              train_cfg: Optional[Mapping] = None) -> dict:

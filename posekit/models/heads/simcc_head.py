@@ -3,7 +3,7 @@ bins (Li et al., 2022; codec SimCCLabel, ``simcc_split_ratio`` bins per
 input pixel)."""
 import warnings
 from types import MappingProxyType
-from typing import List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -36,21 +36,22 @@ def normalize_simcc(pred: Tensor, sigma: Optional[float] = None) -> Tensor:
     return torch.where(peak > 1, pred / peak, pred)
 
 
-def simcc_predict(head: BaseHead, feats, data_samples: Sequence,
-                  test_cfg: Mapping, sigma=None):
-    """Shared predict of the SimCC heads: flip test (swap keypoints, reverse
-    x), decode, and with ``output_heatmaps`` the outer product y x^T of the
-    normalised vectors as (K, Wy, Wx) heatmaps, plus the vectors in
-    ``keypoint_x_labels``/``keypoint_y_labels``."""
+def simcc_predict(head: BaseHead, forward: Callable, feats,
+                  data_samples: Sequence, test_cfg: Mapping, sigma=None):
+    """Shared predict of the SimCC heads, around ``forward`` (the head's or
+    a stand-in, see BaseHead.predict_with): flip test (swap keypoints,
+    reverse x), decode, and with ``output_heatmaps`` the outer product
+    y x^T of the normalised vectors as (K, Wy, Wx) heatmaps, plus the
+    vectors in ``keypoint_x_labels``/``keypoint_y_labels``."""
     if test_cfg.get('flip_test', False):
         feats, feats_flip = split_flip_feats(feats)
-        pred_x, pred_y = head.forward(feats)
+        pred_x, pred_y = forward(feats)
         flip_x, flip_y = flip_vectors(
-            *head.forward(feats_flip),
+            *forward(feats_flip),
             flip_indices=first_meta(data_samples, 'flip_indices'))
         pred_x, pred_y = (pred_x + flip_x) * 0.5, (pred_y + flip_y) * 0.5
     else:
-        pred_x, pred_y = head.forward(feats)
+        pred_x, pred_y = forward(feats)
     preds = head.decode((pred_x, pred_y))
     if not test_cfg.get('output_heatmaps', False):
         return preds
@@ -176,13 +177,14 @@ class SimCCHead(BaseHead):
         x = torch.flatten(x, 2)
         return self.mlp_head_x(x), self.mlp_head_y(x)
 
-    def predict(self, feats, batch_data_samples: Sequence,
-                test_cfg: Optional[Mapping] = None
-                ) -> Union[List[InstanceData], tuple]:
+    def predict_with(self, forward: Callable, feats,
+                     batch_data_samples: Sequence,
+                     test_cfg: Optional[Mapping] = None
+                     ) -> Union[List[InstanceData], tuple]:
         """Decoded keypoints per sample; see :func:`simcc_predict`."""
         sigma = getattr(self.decoder, 'sigma', None)
-        return simcc_predict(self, feats, batch_data_samples, test_cfg or {},
-                             sigma)
+        return simcc_predict(self, forward, feats, batch_data_samples,
+                             test_cfg or {}, sigma)
 
     def loss(self, feats: Sequence[Tensor], batch_data_samples: Sequence,
              train_cfg: Optional[Mapping] = None) -> dict:

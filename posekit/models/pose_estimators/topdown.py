@@ -13,7 +13,7 @@ rotation of ``TopdownAffine``; at test time there is none.)
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Callable, Mapping
 
 import torch
 from torch import nn
@@ -108,6 +108,39 @@ class TopdownPoseEstimator(BasePoseEstimator):
         else:
             feats = self.extract_feat(inputs)
         preds = self.head.predict(feats, data_samples, test_cfg=self.test_cfg)
+        return self._store_predictions(preds, data_samples)
+
+    def predict_with(self, network: Callable[[torch.Tensor], object],
+                     inputs: torch.Tensor, data_samples: list) -> list:
+        """:meth:`predict` with ``network`` in place of the layers.
+
+        ``network`` maps ``(N, C, H, W)`` preprocessed crops to what
+        ``mode='tensor'`` returns (the head's raw output), e.g. an ONNX
+        Runtime session of the exported model. The flip test (``network``
+        is then also run on the flipped crops), decoding and mapping to
+        the original image are this model's, so the results are those of
+        :meth:`predict` for the same outputs.
+
+        Args:
+            network (Callable): ``inputs -> head outputs``.
+            inputs (torch.Tensor): ``(N, C, H, W)`` preprocessed crops.
+            data_samples (list[PoseDataSample]): As :meth:`predict`.
+
+        Returns:
+            list[PoseDataSample]: As :meth:`predict`.
+        """
+        if not self.with_head:
+            raise RuntimeError('TopdownPoseEstimator.predict_with needs a '
+                               'head (for the flip test and the decoder)')
+        if self.test_cfg.get('flip_test', False):
+            inputs = [inputs, inputs.flip(-1)]
+        preds = self.head.predict_with(network, inputs, data_samples,
+                                       test_cfg=self.test_cfg)
+        return self._store_predictions(preds, data_samples)
+
+    def _store_predictions(self, preds, data_samples: list) -> list:
+        """Head predictions (instances, or (instances, fields)) into the
+        samples, in image pixels."""
         if isinstance(preds, tuple):
             pred_instances, pred_fields = preds
         else:

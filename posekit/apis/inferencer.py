@@ -1,0 +1,254 @@
+"""PoseInferencer: images, folders, globs and videos in; poses, pictures and JSON out.
+
+MMPose's ``MMPoseInferencer`` for 2D models, without mmdet: top-down models
+get their boxes from a COCO-format JSON file, from a detector callable, or
+(neither, or nothing found) one box covering the whole frame. All boxes of a
+frame run as one batch. The network runs in PyTorch or, from a file written
+by ``posekit export``, in onnxruntime; pre- and post-processing are the same.
+
+Outputs (both optional):
+
+* ``vis_out_dir``: drawn images under the input's file name; a video becomes
+  ``vis_out_dir/<video name>.mp4`` (mp4v, the input's frame rate);
+* ``pred_out_dir``: per image ``<stem>.json``, a list of instances
+  ``{"keypoints": [[x, y], ...], "keypoint_scores": [...], "bbox": [x1, y1,
+  x2, y2], "bbox_score": s}`` in image pixels; per video one ``<stem>.json``,
+  a list of ``{"frame_id": i, "instances": [...]}``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from typing import Iterator, Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from posekit.engine.logging import ProgressBar
+from posekit.structures import PoseDataSample
+from .boxes import BoxFile, Detector, detect, load_detector, select_boxes
+from .inference import inference_bottomup, inference_topdown, init_model, merge_data_samples
+from .sources import Frame, VideoWriter, count_frames, expand_inputs, iter_frames
+
+BACKENDS = ('pytorch', 'onnxruntime')
+
+
+class PoseInferencer:
+    """Run a 2D pose model over images and videos.
+
+    Args:
+        pose2d (str): The model's config file.
+        pose2d_weights (str, optional): Its checkpoint (``.pth``), or with
+            ``backend='onnxruntime'`` the ``.onnx`` file from ``posekit export``.
+        device (str, optional): ``'cpu'``, ``'cuda'`` or ``'cuda:N'``;
+            default CUDA when available.
+        backend (str): ``'pytorch'`` or ``'onnxruntime'``.
+        det_model (callable | str, optional): A detector for top-down models:
+            a callable (BGR image -> ``(N, 4|5|6)`` xyxy boxes, scores,
+            category ids) or ``'package.module:function'``.
+        det_cat_ids (Sequence[int], optional): Keep only boxes of these
+            category ids (boxes without one are kept). Default: all.
+        show_progress (bool): A progress bar on a terminal.
+        cfg_options (dict, optional): Config overrides, e.g.
+            ``{'model.test_cfg.flip_test': False}``.
+        num_threads (int, optional): CPU threads (torch, or onnxruntime's
+            intra-op threads).
+    """
+
+    def __init__(self, pose2d: str, pose2d_weights: str | None = None,
+                 device: str | None = None, backend: str = 'pytorch',
+                 det_model: Detector | str | None = None,
+                 det_cat_ids: Sequence[int] | int | None = None,
+                 show_progress: bool = False, cfg_options: dict | None = None,
+                 num_threads: int | None = None) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
+        device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+        if backend == 'pytorch':
+            if num_threads:
+                torch.set_num_threads(num_threads)
+            if pose2d_weights is None:
+                warnings.warn('PoseInferencer: no pose2d_weights given: the model has '
+                              'random weights', stacklevel=2)
+            self.model = init_model(pose2d, pose2d_weights, device=device,
+                                    cfg_options=cfg_options)
+        else:
+            if not pose2d_weights:
+                raise ValueError("backend='onnxruntime' needs pose2d_weights: the .onnx "
+                                 'file written by posekit export')
+            from posekit.export import init_onnx_model
+            self.model = init_onnx_model(pose2d, pose2d_weights, device=device,
+                                         cfg_options=cfg_options, num_threads=num_threads)
+        self.cfg = self.model.cfg
+        self.data_mode = self.cfg.get('data_mode', 'topdown')
+        self.detector = load_detector(det_model) if det_model is not None else None
+        if isinstance(det_cat_ids, int):
+            det_cat_ids = [det_cat_ids]
+        self.det_cat_ids = None if det_cat_ids is None else [int(c) for c in det_cat_ids]
+        self.show_progress = show_progress
+        self.visualizer = self._build_visualizer()
+
+    def _build_visualizer(self):
+        from posekit.registry import VISUALIZERS
+        cfg = dict(self.cfg.get('visualizer') or dict(type='PoseLocalVisualizer'))
+        # Inference pictures go to vis_out_dir, not to the training backends.
+        for key in ('vis_backends', 'save_dir'):
+            cfg.pop(key, None)
+        cfg['name'] = 'inferencer'
+        visualizer = VISUALIZERS.build(cfg)
+        visualizer.set_dataset_meta(self.model.dataset_meta)
+        return visualizer
+
+    def __call__(self, inputs, *, bboxes: str | os.PathLike | None = None,
+                 bbox_thr: float = 0.3, nms_thr: float = 0.3,
+                 vis_out_dir: str = '', pred_out_dir: str = '',
+                 return_vis: bool = False, show: bool = False, wait_time: float = 0,
+                 draw_bbox: bool = False, draw_heatmap: bool = False,
+                 radius: int = 3, thickness: int = 1, kpt_thr: float = 0.3,
+                 skeleton_style: str = 'mmpose', black_background: bool = False,
+                 return_datasamples: bool = False) -> Iterator[dict]:
+        """Yield one result per image or video frame, as it is computed.
+
+        Args:
+            inputs: An image or video file, a folder, a glob pattern, a BGR
+                image array, or a list of these.
+            bboxes (str, optional): A COCO-format JSON file of boxes (see
+                :class:`posekit.apis.boxes.BoxFile`); overrides ``det_model``.
+            bbox_thr (float): Boxes scoring at most this are dropped.
+            nms_thr (float): IoU above which overlapping boxes are suppressed
+                (1 turns NMS off).
+            vis_out_dir, pred_out_dir (str): Where drawn pictures / JSON go
+                (see the module docstring); '' writes nothing.
+            return_vis (bool): Put the drawn RGB picture in the result.
+            show (bool): Show each picture in a window (needs a display).
+            draw_bbox, draw_heatmap, radius, thickness, kpt_thr,
+            skeleton_style, black_background: How pictures are drawn;
+                ``draw_heatmap`` makes the model output heatmaps.
+            return_datasamples (bool): Predictions as the merged
+                :class:`PoseDataSample` instead of a list of dicts.
+
+        Yields:
+            dict: ``predictions`` (one frame's instances), ``visualization``
+            (the RGB picture or None), ``name`` and ``frame_id``.
+        """
+        boxes_of = BoxFile(bboxes) if bboxes else None
+        items = expand_inputs(inputs)
+        self._set_output_heatmaps(draw_heatmap)
+        draw = bool(vis_out_dir or return_vis or show)
+        self.visualizer.radius, self.visualizer.line_width = radius, thickness
+        bar = ProgressBar(count_frames(items), 'inference', enabled=self.show_progress)
+        videos: dict[str, VideoWriter] = {}
+        video_preds: dict[str, list] = {}
+        try:
+            for frame in iter_frames(items):
+                sample = self._predict(frame, boxes_of, bbox_thr, nms_thr)
+                picture = None
+                if draw:
+                    picture = self._draw(frame, sample, draw_bbox, draw_heatmap, kpt_thr,
+                                         skeleton_style, black_background, show, wait_time)
+                    if vis_out_dir:
+                        self._save_picture(frame, picture, vis_out_dir, videos)
+                instances = instances_to_list(sample)
+                if pred_out_dir:
+                    if frame.video is None:
+                        _write_json(os.path.join(pred_out_dir, _stem(frame.name) + '.json'),
+                                    instances)
+                    else:
+                        video_preds.setdefault(frame.video, []).append(
+                            dict(frame_id=frame.frame_id, instances=instances))
+                bar.update()
+                yield dict(predictions=sample if return_datasamples else instances,
+                           visualization=picture if return_vis else None,
+                           name=frame.name, frame_id=frame.frame_id)
+        finally:
+            for writer in videos.values():
+                writer.close()
+            for video, records in video_preds.items():
+                name = _stem(os.path.basename(video)) + '.json'
+                _write_json(os.path.join(pred_out_dir, name), records)
+
+    # ------------------------------------------------------------------
+    def _set_output_heatmaps(self, on: bool) -> None:
+        test_cfg = getattr(self.model, 'test_cfg', None)
+        if isinstance(test_cfg, dict):
+            test_cfg['output_heatmaps'] = bool(on)
+        elif on:
+            raise ValueError('draw_heatmap: this model has no test_cfg to ask for heatmaps')
+
+    def _predict(self, frame: Frame, boxes_of: BoxFile | None, bbox_thr: float,
+                 nms_thr: float) -> PoseDataSample:
+        if self.data_mode == 'bottomup':
+            return inference_bottomup(self.model, frame.image)[0]
+        if boxes_of is not None:
+            rows = boxes_of(frame)
+        elif self.detector is not None:
+            rows = detect(self.detector, frame.image)
+        else:
+            rows = np.zeros((0, 6), dtype=np.float32)
+        rows = select_boxes(rows, bbox_thr, nms_thr, self.det_cat_ids)
+        samples = inference_topdown(self.model, frame.image, rows[:, :4])
+        if len(rows):
+            for s, score in zip(samples, rows[:, 4]):
+                s.pred_instances.bbox_scores = np.array([score], dtype=np.float32)
+        merged = merge_data_samples(samples)
+        merged.set_metainfo(dict(img_path=frame.path or frame.name))
+        return merged
+
+    def _draw(self, frame: Frame, sample: PoseDataSample, draw_bbox: bool,
+              draw_heatmap: bool, kpt_thr: float, skeleton_style: str,
+              black_background: bool, show: bool, wait_time: float) -> np.ndarray:
+        image = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+        if black_background:
+            image = np.zeros_like(image)
+        # a video keeps playing while shown
+        wait = 1e-3 if frame.video is not None else wait_time
+        return self.visualizer.add_datasample(
+            frame.name, image, sample, draw_gt=False, draw_pred=True,
+            draw_heatmap=draw_heatmap, draw_bbox=draw_bbox, skeleton_style=skeleton_style,
+            show=show, wait_time=wait, kpt_thr=kpt_thr)
+
+    @staticmethod
+    def _save_picture(frame: Frame, picture: np.ndarray, out_dir: str,
+                      videos: dict[str, VideoWriter]) -> None:
+        bgr = cv2.cvtColor(picture, cv2.COLOR_RGB2BGR)
+        if frame.video is None:
+            os.makedirs(out_dir, exist_ok=True)
+            path = os.path.join(out_dir, frame.name)
+            if not cv2.imwrite(path, bgr):
+                raise OSError(f'{path}: cannot write the picture')
+            return
+        if frame.video not in videos:
+            path = os.path.join(out_dir, _stem(frame.name) + '.mp4')
+            videos[frame.video] = VideoWriter(path, frame.fps)
+        videos[frame.video].write(bgr)
+
+
+def instances_to_list(sample: PoseDataSample) -> list[dict]:
+    """JSON-ready instances of a merged sample: keypoints, scores, box, box score."""
+    if 'pred_instances' not in sample:
+        return []
+    pred = sample.pred_instances
+    out = []
+    for i in range(len(pred.keypoints)):
+        inst = dict(keypoints=np.asarray(pred.keypoints[i]).tolist(),
+                    keypoint_scores=np.asarray(pred.keypoint_scores[i]).tolist())
+        if 'bboxes' in pred:
+            inst['bbox'] = np.asarray(pred.bboxes[i]).tolist()
+            if 'bbox_scores' in pred:
+                inst['bbox_score'] = float(pred.bbox_scores[i])
+        out.append(inst)
+    return out
+
+
+def _stem(name: str) -> str:
+    return os.path.splitext(name)[0]
+
+
+def _write_json(path: str, data) -> None:
+    os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+    tmp = path + '.tmp'
+    with open(tmp, 'w', encoding='utf-8') as f:
+        json.dump(data, f, indent=1)
+    os.replace(tmp, path)

@@ -1,0 +1,155 @@
+"""Where the inferencer's frames come from and where drawn frames go.
+
+An input is an image file, a folder of images, a glob pattern, a video file,
+an image array, or a list of these. :func:`iter_frames` turns it into
+:class:`Frame` records, one per image or video frame, decoding as it goes so
+a long video is never held in memory. Images are BGR uint8 (OpenCV's order).
+"""
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import cv2
+import numpy as np
+
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
+VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
+
+
+@dataclass
+class Frame:
+    """One image to run.
+
+    Attributes:
+        image (np.ndarray): (H, W, 3) uint8, BGR.
+        name (str): File name the outputs are named after (``a.jpg``; a
+            video's frames carry the video's name).
+        path (str, optional): The image file, when it came from one.
+        video (str, optional): The video file this frame belongs to.
+        frame_id (int): Index of the frame in its video (0 for images).
+        fps (float): The video's frame rate (0 for images).
+    """
+
+    image: np.ndarray
+    name: str
+    path: str | None = None
+    video: str | None = None
+    frame_id: int = 0
+    fps: float = 0.
+
+
+def is_video(path: str) -> bool:
+    return os.path.splitext(path)[1].lower() in VIDEO_EXTENSIONS
+
+
+def is_image(path: str) -> bool:
+    return os.path.splitext(path)[1].lower() in IMAGE_EXTENSIONS
+
+
+def expand_inputs(inputs) -> list:
+    """The list of image files, video files and arrays that ``inputs`` names.
+
+    A folder contributes its images (sorted, not recursive); a pattern with
+    ``*``, ``?`` or ``[`` its sorted matches. Raises FileNotFoundError for a
+    path that does not exist or a pattern/folder with no image or video.
+    """
+    if isinstance(inputs, (str, os.PathLike, np.ndarray)):
+        inputs = [inputs]
+    items: list = []
+    for item in inputs:
+        if isinstance(item, np.ndarray):
+            if item.ndim != 3 or item.shape[2] != 3 or item.dtype != np.uint8:
+                raise ValueError('an image array must be (H, W, 3) uint8 BGR, got '
+                                 f'{item.shape} {item.dtype}')
+            items.append(item)
+            continue
+        path = os.fspath(item)
+        if os.path.isdir(path):
+            found = sorted(os.path.join(path, f) for f in os.listdir(path) if is_image(f))
+            what = f'folder {path}'
+        elif any(c in path for c in '*?['):
+            found = sorted(p for p in glob.glob(path) if is_image(p) or is_video(p))
+            what = f'pattern {path!r}'
+        elif os.path.isfile(path):
+            if not (is_image(path) or is_video(path)):
+                raise ValueError(f'{path}: not an image ({", ".join(IMAGE_EXTENSIONS)}) '
+                                 f'or a video ({", ".join(VIDEO_EXTENSIONS)})')
+            found, what = [path], path
+        else:
+            raise FileNotFoundError(f'input {path} does not exist')
+        if not found:
+            raise FileNotFoundError(f'{what}: no image or video found')
+        items.extend(found)
+    return items
+
+
+def count_frames(items: Sequence) -> int:
+    """Frames :func:`iter_frames` will yield (a video's count is its header's)."""
+    total = 0
+    for item in items:
+        if isinstance(item, str) and is_video(item):
+            cap = cv2.VideoCapture(item)
+            total += max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
+            cap.release()
+        else:
+            total += 1
+    return total
+
+
+def iter_frames(items: Sequence) -> Iterator[Frame]:
+    """Decode the items of :func:`expand_inputs`, one frame at a time."""
+    for index, item in enumerate(items):
+        if isinstance(item, np.ndarray):
+            yield Frame(item, f'{index:08d}.jpg')
+        elif is_video(item):
+            yield from _video_frames(item)
+        else:
+            image = cv2.imread(item, cv2.IMREAD_COLOR)
+            if image is None:
+                raise OSError(f'{item}: cannot decode the image')
+            yield Frame(image, os.path.basename(item), path=item)
+
+
+def _video_frames(path: str) -> Iterator[Frame]:
+    cap = cv2.VideoCapture(path)
+    if not cap.isOpened():
+        raise OSError(f'{path}: cannot open the video')
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.
+    name = os.path.basename(path)
+    try:
+        frame_id = 0
+        while True:
+            ok, image = cap.read()
+            if not ok:
+                break
+            yield Frame(image, name, video=path, frame_id=frame_id, fps=fps)
+            frame_id += 1
+    finally:
+        cap.release()
+
+
+class VideoWriter:
+    """Writes BGR frames to an mp4 (``mp4v``) with OpenCV, opened on the first frame."""
+
+    def __init__(self, path: str, fps: float) -> None:
+        self.path, self.fps, self._writer = path, fps, None
+        self.frames = 0
+
+    def write(self, image: np.ndarray) -> None:
+        if self._writer is None:
+            os.makedirs(os.path.dirname(self.path) or '.', exist_ok=True)
+            h, w = image.shape[:2]
+            self._writer = cv2.VideoWriter(self.path, cv2.VideoWriter_fourcc(*'mp4v'),
+                                           self.fps, (w, h))
+            if not self._writer.isOpened():
+                raise OSError(f'{self.path}: OpenCV cannot write an mp4 here')
+        self._writer.write(image)
+        self.frames += 1
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None

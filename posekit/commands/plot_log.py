@@ -1,0 +1,167 @@
+"""``posekit plot-log WORK_DIR [--keys loss lr coco/AP] [--out FILE]``: training curves.
+
+Reads the newest ``WORK_DIR/*/vis_data/scalars.json`` (or the run folder's
+``vis_data/scalars.json``, or the file itself) and draws one panel per key,
+with OpenCV, into one PNG (default ``WORK_DIR/curves.png``).
+
+The records are those the ``LoggerHook`` writes: training records carry
+``epoch``, ``iter`` and ``step`` = iteration; evaluation records (metrics
+such as ``coco/AP`` or ``PCK``) carry ``step`` = epoch (the default
+``log_metric_by_epoch=True``) or iteration. The x axis is the iteration for
+both: an evaluation after epoch ``e`` is placed at the end of that epoch,
+``e x`` the iterations per epoch (the largest ``ceil(iter / epoch)`` of the
+training records, or the last logged iteration of epoch ``e`` if larger).
+Evaluation steps larger than every logged epoch are taken as iterations.
+Without training records x is the raw ``step``. Non-finite values (a
+diverged loss) are left out of the curves.
+
+Default keys: training keys starting with ``loss`` or ending with ``lr``,
+then every evaluation result except times. A key present in both kinds of
+records (``time``) is drawn twice: training in blue, evaluation in orange
+with markers.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import math
+import os
+import os.path as osp
+
+from posekit.visualization.curves import EVAL_COLOR, TRAIN_COLOR, Curve, draw_curves
+
+# record keys that are positions, not quantities
+POSITION_KEYS = ('step', 'epoch', 'iter')
+EVAL_SKIPPED_BY_DEFAULT = ('time', 'data_time', 'memory')
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('work_dir', help='work dir of a run (or its TIMESTAMP folder, '
+                        'or a scalars.json file)')
+    parser.add_argument('--keys', nargs='+', default=None,
+                        help='what to plot (default: losses, lr and the metrics)')
+    parser.add_argument('--out', default=None,
+                        help='PNG to write (default: WORK_DIR/curves.png)')
+
+
+def run(args: argparse.Namespace) -> int:
+    path = find_scalars(args.work_dir)
+    records = read_records(path)
+    train = [r for r in records if 'iter' in r]
+    evals = [r for r in records if 'iter' not in r]
+    keys = select_keys(train, evals, args.keys)
+    eval_x = eval_positions(train, evals)
+    panels = []
+    for key in keys:
+        curves = []
+        if any(key in r for r in train):
+            curves.append(_curve(train, [r['step'] for r in train], key, TRAIN_COLOR, False))
+        if any(key in r for r in evals):
+            curves.append(_curve(evals, eval_x, key, EVAL_COLOR, True))
+        panels.append((key, curves))
+    run_dir = osp.dirname(osp.dirname(osp.abspath(path)))
+    title = f'{osp.basename(osp.dirname(run_dir))}/{osp.basename(run_dir)}'
+    picture = draw_curves(panels, title, 'iteration' if train else 'step')
+    out = args.out or osp.join(args.work_dir if osp.isdir(args.work_dir)
+                               else osp.dirname(osp.abspath(args.work_dir)), 'curves.png')
+    _write(out, picture)
+    print(f'plot-log: {len(keys)} curves of {path} -> {out}')
+    return 0
+
+
+def find_scalars(path: str) -> str:
+    """The scalars file: ``path`` itself, ``path/vis_data/scalars.json`` or the
+    newest ``path/*/vis_data/scalars.json``."""
+    if osp.isfile(path):
+        return path
+    if not osp.isdir(path):
+        raise FileNotFoundError(f'{path} does not exist')
+    found = glob.glob(osp.join(glob.escape(path), 'vis_data', 'scalars.json')) + \
+        glob.glob(osp.join(glob.escape(path), '*', 'vis_data', 'scalars.json'))
+    if not found:
+        raise FileNotFoundError(f'no vis_data/scalars.json under {path} (a work dir '
+                                'of posekit train has one per run)')
+    return max(found, key=osp.getmtime)
+
+
+def read_records(path: str) -> list[dict]:
+    """One dict per non-empty line of a JSON-lines scalars file."""
+    records = []
+    with open(path, encoding='utf-8') as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f'{path}:{number}: not a JSON object ({e})') from e
+            if not isinstance(record, dict) or 'step' not in record:
+                raise ValueError(f'{path}:{number}: a record needs a "step"')
+            records.append(record)
+    if not records:
+        raise ValueError(f'{path} holds no records')
+    return records
+
+
+def _keys(records: list[dict]) -> list[str]:
+    seen: dict[str, None] = {}
+    for r in records:
+        seen.update((k, None) for k, v in r.items() if k not in POSITION_KEYS
+                    and isinstance(v, (int, float)) and not isinstance(v, bool))
+    return list(seen)
+
+
+def select_keys(train: list[dict], evals: list[dict], wanted: list[str] | None) -> list[str]:
+    """The keys to draw (``wanted``, checked, or the defaults)."""
+    train_keys, eval_keys = _keys(train), _keys(evals)
+    available = list(dict.fromkeys(train_keys + eval_keys))
+    if wanted:
+        unknown = [k for k in wanted if k not in available]
+        if unknown:
+            raise ValueError(f'unknown key(s) {", ".join(map(repr, unknown))}; available: '
+                             f'{", ".join(available)}')
+        return list(dict.fromkeys(wanted))
+
+    def base(key: str) -> str:  # log_with_hierarchy=True names them train/loss
+        return key.split('/', 1)[1] if key.startswith(('train/', 'val/', 'test/')) else key
+
+    keys = [k for k in train_keys if base(k).startswith('loss') or base(k).endswith('lr')]
+    keys += [k for k in eval_keys if base(k) not in EVAL_SKIPPED_BY_DEFAULT]
+    if not keys:
+        raise ValueError(f'no loss, lr or metric to plot; available: {", ".join(available)}')
+    return list(dict.fromkeys(keys))
+
+
+def eval_positions(train: list[dict], evals: list[dict]) -> list[float]:
+    """The x (iteration) of each evaluation record (see the module doc)."""
+    steps = [float(r['step']) for r in evals]
+    epochs = [(r.get('epoch'), r.get('iter')) for r in train]
+    epochs = [(int(e), int(i)) for e, i in epochs if isinstance(e, (int, float))
+              and isinstance(i, (int, float)) and e > 0]
+    if not epochs or any(s > max(e for e, _ in epochs) for s in steps):
+        return steps  # iterations already (or nothing to convert them with)
+    per_epoch = max(math.ceil(i / e) for e, i in epochs)
+    last_iter = {}
+    for e, i in epochs:
+        last_iter[e] = max(last_iter.get(e, 0), i)
+    out = []
+    for s in steps:
+        logged = [i for e, i in last_iter.items() if e <= s]
+        out.append(max([s * per_epoch] + logged))
+    return out
+
+
+def _curve(records: list[dict], xs: list[float], key: str, color, markers: bool) -> Curve:
+    points = [(x, r[key]) for x, r in zip(xs, records)
+              if key in r and isinstance(r[key], (int, float))]
+    return Curve([float(x) for x, _ in points], [float(y) for _, y in points], color, markers)
+
+
+def _write(out: str, picture) -> None:
+    import cv2
+    if not out.lower().endswith('.png'):
+        raise ValueError(f'--out must be a .png file, got {out}')
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    if not cv2.imwrite(out, cv2.cvtColor(picture, cv2.COLOR_RGB2BGR)):
+        raise OSError(f'could not write {out}')

@@ -1,0 +1,383 @@
+"""Export a top-down model's network to ONNX.
+
+The file holds what ``model(inputs, mode='tensor')`` computes: backbone,
+neck and head layers, no decoding.
+
+Input ``input``: float32 ``(N, C, H, W)``, the crops as the data
+preprocessor leaves them: channels reversed when ``bgr_to_rgb``, then
+``(x - mean) / std``. Mean, std and the channel flip are not in the graph;
+they are in the metadata, so a runtime can apply and check them.
+
+Outputs, named after the head's raw output:
+
+- ``heatmaps (N, K, H', W')``: heatmap heads (HeatmapHead, ViPNASHead...);
+- ``simcc_x (N, K, Wx)``, ``simcc_y (N, K, Wy)``: SimCCHead, RTMCCHead;
+- ``coords (N, K, 2)``: RegressionHead; ``(N, K, 4)`` for RLEHead
+  (x, y, then the raw sigmas: the sigmoid is part of decoding);
+- ``coords``, ``heatmaps``: IntegralRegressionHead, DSNTHead;
+- ``heatmaps_0`` ... ``heatmaps_{S-1}``: CPMHead, one per stage.
+
+``metadata_props`` (strings; lists and numbers as JSON): ``posekit_version``,
+``input_size`` ([w, h]), ``batch_size`` (an int, or ``"dynamic"``),
+``mean``, ``std`` (per channel, after the flip; ``null`` without
+normalisation), ``bgr_to_rgb`` (true: reverse the channels of a BGR
+image), ``output_names``, ``output_type`` (``"tensor"``: one output,
+``"sequence"``: forward returns a tuple/list), ``head_type``,
+``num_keypoints``, ``flip_indices``, ``dataset_name``, ``config``.
+
+Batch: with ``dynamic_batch`` axis 0 is the symbol ``batch``; otherwise it
+is fixed (``input_shape[0]``, default 1) and a runtime feeds N crops in
+chunks of that size (see :mod:`posekit.export.onnx_runtime`).
+
+Exporter: ``torch.onnx.export(..., dynamo=True)`` (torch.export, then
+onnxscript). It writes opset 18 and up natively, hence the default 18. A
+lower opset is converted down from 18 by the exporter, which works for the
+ResNet and HRNet heatmap models and SimCCHead but not for RTMCCHead nor
+regression heads after global pooling (onnx cannot convert their ReduceMean
+nodes): export then raises rather than write a file of another opset.
+"""
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import logging
+import os
+import warnings
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from posekit.config import Config
+from .onnx_runtime import OnnxNetwork, import_optional
+
+NATIVE_OPSET = 18  # what the dynamo exporter writes without conversion
+INPUT_NAME = 'input'
+_QUIET_LOGGERS = ('torch.onnx', 'torch.export', 'torch._export', 'onnxscript',
+                  'onnx_ir', 'torch._dynamo', 'torch.fx')
+
+
+def export_onnx(model_or_config: nn.Module | str | os.PathLike | Config,
+                checkpoint: str | os.PathLike | None = None,
+                output: str | os.PathLike = 'model.onnx',
+                opset: int = NATIVE_OPSET,
+                dynamic_batch: bool = False,
+                input_shape: Sequence[int] | None = None,
+                cfg_options: Mapping | None = None,
+                verbose: bool = False) -> str:
+    """Export the network of a top-down model to an ONNX file.
+
+    Args:
+        model_or_config (nn.Module | str | Path | Config): A model from
+            :func:`posekit.apis.init_model` (with ``cfg``), or a config to
+            build one from with ``checkpoint``.
+        checkpoint (str | Path, optional): Weights, when a config is given
+            (None: PyTorch's random initialisation).
+        output (str | Path): The file to write (atomically: a temporary
+            file in the same folder, then renamed).
+        opset (int): ONNX opset: 18 (default) or higher; a lower one is
+            converted down and fails for some heads (see the module
+            docstring).
+        dynamic_batch (bool): Make the batch axis dynamic.
+        input_shape (tuple[int], optional): ``(N, C, H, W)`` of the input;
+            N is the fixed batch size (the example batch with
+            ``dynamic_batch``). Default ``(1, 3, h, w)`` with ``(w, h)``
+            the ``input_size`` of the config's test pipeline (its
+            ``TopdownAffine``), else of ``codec``, else of the head's decoder.
+        cfg_options (dict, optional): Config overrides, with a config.
+        verbose (bool): Show the exporter's own messages and warnings.
+
+    Returns:
+        str: ``output``.
+
+    Raises:
+        ImportError: onnx or onnxscript is missing
+            (``pip install "posekit[onnx]"``).
+        ValueError: Bad arguments, no input size, a model without head, or
+            an opset the model cannot be converted to.
+    """
+    onnx = import_optional('onnx')
+    import_optional('onnxscript')
+    if 'dynamo' not in inspect.signature(torch.onnx.export).parameters:
+        raise ImportError('ONNX export uses the dynamo exporter of '
+                          f'torch>=2.5; this is torch {torch.__version__}')
+    model = _as_model(model_or_config, checkpoint, cfg_options)
+    shape = resolve_input_shape(model, input_shape)
+    device = next(model.parameters()).device
+    batch = max(shape[0], 2) if dynamic_batch else shape[0]
+    example = torch.randn((batch, ) + shape[1:],
+                          generator=torch.Generator().manual_seed(0)
+                          ).to(device)
+    network = _TensorMode(model)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            outputs = network(example)
+        names, output_type = output_names(model.head, outputs)
+        proto = _dynamo_export(network, example, names, opset, dynamic_batch,
+                               verbose)
+    finally:
+        model.train(was_training)
+    found = {o.domain: o.version for o in proto.opset_import}.get('')
+    if found != opset:
+        raise ValueError(
+            f'the exporter could not convert this model to opset {opset} (it '
+            f'writes opset {NATIVE_OPSET} and converts down; the conversion '
+            f'failed, leaving opset {found}); export with opset >= '
+            f'{NATIVE_OPSET}')
+    metadata = dict(
+        posekit_version=_posekit_version(),
+        input_size=[shape[3], shape[2]],
+        batch_size='dynamic' if dynamic_batch else shape[0],
+        **preprocess_metadata(model.data_preprocessor),
+        output_names=names, output_type=output_type,
+        head_type=type(model.head).__name__,
+        num_keypoints=int(_first(outputs).shape[1]),
+        **_dataset_metadata(model))
+    _set_metadata(proto, metadata)
+    onnx.checker.check_model(proto, full_check=True)
+    _save_atomic(onnx, proto, os.fspath(output))
+    return os.fspath(output)
+
+
+def check_onnx(model: nn.Module, onnx_file: str | os.PathLike,
+               batch_sizes: Sequence[int] = (1, ), seed: int = 0,
+               num_threads: int | None = None) -> dict:
+    """Compare ONNX Runtime with PyTorch on random inputs.
+
+    Args:
+        model (nn.Module): The PyTorch model the file was exported from.
+        onnx_file (str | Path): The exported file.
+        batch_sizes (tuple[int]): Batches to try; a fixed-batch file is
+            tried at its batch size only.
+        seed (int): Seed of the random (standard normal) inputs.
+        num_threads (int, optional): ONNX Runtime's intra-op threads.
+
+    Returns:
+        dict[str, tuple[float, float]]: Per output name, the largest (over
+        the batches) relative error ``||onnx - torch|| / ||torch||`` and
+        maximum absolute difference.
+    """
+    network = OnnxNetwork(onnx_file, num_threads=num_threads)
+    if network.batch_size is not None:
+        batch_sizes = (network.batch_size, )
+    generator = torch.Generator().manual_seed(seed)
+    device = next(model.parameters()).device
+    errors: dict = {}
+    for batch in batch_sizes:
+        x = torch.randn((batch, ) + network.input_shape, generator=generator)
+        with torch.no_grad():
+            expected = _as_tuple(model(x.to(device), mode='tensor'))
+        got = _as_tuple(network(x))
+        for name, a, b in zip(network.output_names, got, expected):
+            a, b = a.double().numpy(), b.detach().cpu().double().numpy()
+            rel = float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))
+            diff = float(np.abs(a - b).max()) if a.size else 0.0
+            old = errors.get(name, (0.0, 0.0))
+            errors[name] = (max(old[0], rel), max(old[1], diff))
+    return errors
+
+
+def output_names(head: nn.Module, outputs: Any) -> tuple[list[str], str]:
+    """Names of the head's raw outputs and ``'tensor'`` / ``'sequence'``.
+
+    See the module docstring; unknown structures get ``output_<i>``.
+    """
+    from posekit.models.heads import (IntegralRegressionHead, RTMCCHead,
+                                      SimCCHead)
+    if isinstance(outputs, torch.Tensor):
+        return ['heatmaps' if outputs.ndim == 4 else 'coords'], 'tensor'
+    outputs = list(outputs)
+    if isinstance(head, (SimCCHead, RTMCCHead)) and len(outputs) == 2:
+        return ['simcc_x', 'simcc_y'], 'sequence'
+    if isinstance(head, IntegralRegressionHead) and len(outputs) == 2:
+        return ['coords', 'heatmaps'], 'sequence'
+    if all(isinstance(o, torch.Tensor) and o.ndim == 4 for o in outputs):
+        return [f'heatmaps_{i}' for i in range(len(outputs))], 'sequence'
+    return [f'output_{i}' for i in range(len(outputs))], 'sequence'
+
+
+def config_input_size(cfg: Mapping | None) -> tuple[int, int] | None:
+    """``(w, h)`` of the network input: ``input_size`` of the test (or val)
+    pipeline's ``TopdownAffine``, else ``codec['input_size']``; None if
+    neither is there."""
+    if not cfg:
+        return None
+    for loader_name in ('test_dataloader', 'val_dataloader'):
+        dataset = (cfg.get(loader_name) or {}).get('dataset') or {}
+        for step in dataset.get('pipeline') or ():
+            kind = step.get('type') if isinstance(step, Mapping) else None
+            name = getattr(kind, '__name__', kind) or ''
+            if name.split('.')[-1] == 'TopdownAffine' and 'input_size' in step:
+                return _pair(step['input_size'])
+    codec = cfg.get('codec')
+    if isinstance(codec, Mapping) and 'input_size' in codec:
+        return _pair(codec['input_size'])
+    return None
+
+
+def resolve_input_shape(model: nn.Module, input_shape: Sequence[int] | None
+                        ) -> tuple[int, int, int, int]:
+    """``(N, C, H, W)``: ``input_shape`` checked, or (1, 3, h, w) from the
+    model's config or decoder (see :func:`export_onnx`)."""
+    if input_shape is not None:
+        shape = tuple(int(s) for s in input_shape)
+        if len(shape) != 4 or min(shape) < 1:
+            raise ValueError('input_shape must be 4 positive ints (N, C, H, '
+                             f'W), got {tuple(input_shape)}')
+        return shape
+    size = config_input_size(getattr(model, 'cfg', None))
+    decoder = getattr(getattr(model, 'head', None), 'decoder', None)
+    if size is None and getattr(decoder, 'input_size', None) is not None:
+        size = _pair(decoder.input_size)
+    if size is None:
+        raise ValueError('no input size: the model has no config with a '
+                         'TopdownAffine test transform or a codec, and its '
+                         'head no decoder; pass input_shape=(N, C, H, W)')
+    return (1, 3, size[1], size[0])
+
+
+def preprocess_metadata(preprocessor: nn.Module) -> dict:
+    """``mean``, ``std`` (lists, or None without normalisation) and
+    ``bgr_to_rgb`` (whether the channels are reversed) of a data
+    preprocessor."""
+    def values(buffer: torch.Tensor) -> list[float]:
+        # float32 buffers: 7 significant digits give the config's numbers
+        return [float(f'{v:.7g}') for v in buffer.flatten().tolist()]
+
+    normalize = getattr(preprocessor, 'normalize', False)
+    return dict(
+        mean=values(preprocessor.mean) if normalize else None,
+        std=values(preprocessor.std) if normalize else None,
+        bgr_to_rgb=bool(getattr(preprocessor, 'flip_channels', False)))
+
+
+# ----------------------------------------------------------------- helpers
+class _TensorMode(nn.Module):
+    """``model(inputs, mode='tensor')`` with a list output made a tuple
+    (exporters take tensors and tuples of tensors)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs: torch.Tensor):
+        return _as_tuple_if_sequence(self.model(inputs, mode='tensor'))
+
+
+def _as_model(model_or_config: Any, checkpoint: Any,
+              cfg_options: Mapping | None) -> nn.Module:
+    if isinstance(model_or_config, nn.Module):
+        if checkpoint is not None or cfg_options:
+            raise ValueError('checkpoint and cfg_options go with a config; '
+                             'a model is exported as it is')
+        model = model_or_config
+    elif isinstance(model_or_config, (str, os.PathLike, Config)):
+        from posekit.apis import init_model
+        model = init_model(model_or_config, checkpoint, device='cpu',
+                           cfg_options=cfg_options)
+    else:
+        raise TypeError('export_onnx takes a model or a config, got '
+                        f'{type(model_or_config).__name__}')
+    if getattr(model, 'head', None) is None:
+        raise ValueError('the model has no head: there is no pose output to '
+                         'export')
+    return model
+
+
+def _dynamo_export(network: nn.Module, example: torch.Tensor,
+                   names: list[str], opset: int, dynamic_batch: bool,
+                   verbose: bool):
+    """The ONNX ModelProto of ``network`` from the dynamo exporter."""
+    dynamic_shapes = None
+    if dynamic_batch:
+        dynamic_shapes = ({0: torch.export.Dim('batch')}, )
+    with _quiet(not verbose):
+        program = torch.onnx.export(
+            network, (example, ), dynamo=True, opset_version=opset,
+            input_names=[INPUT_NAME], output_names=names,
+            dynamic_shapes=dynamic_shapes, optimize=True, verbose=verbose,
+            external_data=False)
+        return program.model_proto
+
+
+@contextlib.contextmanager
+def _quiet(enabled: bool):
+    """Silence the exporter's progress logs and warnings (torchvision ops
+    not registered, the opset conversion fallback...)."""
+    if not enabled:
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in _QUIET_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def _dataset_metadata(model: nn.Module) -> dict:
+    meta = getattr(model, 'dataset_meta', None) or {}
+    out = {}
+    if meta.get('flip_indices') is not None:
+        out['flip_indices'] = [int(i) for i in meta['flip_indices']]
+    if meta.get('dataset_name'):
+        out['dataset_name'] = str(meta['dataset_name'])
+    cfg = getattr(model, 'cfg', None)
+    if getattr(cfg, 'filename', None):
+        out['config'] = os.path.basename(cfg.filename)
+    return out
+
+
+def _set_metadata(proto: Any, metadata: Mapping) -> None:
+    """Replace ``metadata_props`` entries of the same keys; strings are
+    written as they are, other values as JSON."""
+    kept = [p for p in proto.metadata_props if p.key not in metadata]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(kept)
+    for key, value in metadata.items():
+        prop = proto.metadata_props.add()
+        prop.key = key
+        prop.value = value if isinstance(value, str) else json.dumps(value)
+
+
+def _save_atomic(onnx: Any, proto: Any, path: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f'.{os.path.basename(path)}.{os.getpid()}.tmp')
+    try:
+        onnx.save(proto, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _posekit_version() -> str:
+    from posekit import __version__
+    return __version__
+
+
+def _pair(size: Sequence) -> tuple[int, int]:
+    w, h = size
+    return int(w), int(h)
+
+
+def _first(outputs: Any) -> torch.Tensor:
+    return outputs if isinstance(outputs, torch.Tensor) else outputs[0]
+
+
+def _as_tuple_if_sequence(outputs: Any) -> Any:
+    return tuple(outputs) if isinstance(outputs, (list, tuple)) else outputs
+
+
+def _as_tuple(outputs: Any) -> tuple:
+    return (outputs, ) if isinstance(outputs, torch.Tensor) else tuple(outputs)

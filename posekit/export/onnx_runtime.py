@@ -1,0 +1,326 @@
+"""Run an exported top-down model with ONNX Runtime, as ``init_model`` runs it.
+
+:class:`OnnxPoseModel` stands in for the PyTorch model in
+``inference_topdown`` (it has ``cfg``, ``dataset_meta`` and ``test_step``):
+
+- the data preprocessor is the config's own (PyTorch, cheap): the file holds
+  only the network, whose input is the preprocessed ``(N, C, H, W)`` batch;
+- the network is an ONNX Runtime session (:class:`OnnxNetwork`);
+- flip test, decoding and the mapping back to the image are the config's
+  head and estimator (``TopdownPoseEstimator.predict_with``), so results are
+  those of the PyTorch model up to the network's float error.
+
+Batch size. A file exported with a dynamic batch takes the N crops in one
+run. A fixed-batch file (batch B) is run on chunks of B crops; the last chunk
+is padded with zero crops whose outputs are dropped. With B = 1 that is one
+run per crop.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import warnings
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+from torch import nn
+
+from posekit.config import Config
+
+INSTALL_HINT = 'pip install "posekit[onnx]"'
+
+
+def import_optional(name: str) -> Any:
+    """Import ``onnx``, ``onnxruntime`` or ``onnxscript``, or raise an
+    ImportError that says how to install them."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        raise ImportError(f'{name} is needed for ONNX export and inference '
+                          f'but cannot be imported ({e}); install the extra: '
+                          f'{INSTALL_HINT}') from e
+
+
+class OnnxNetwork:
+    """An ONNX Runtime session called like the exported network.
+
+    ``network(inputs)`` takes the ``(N, C, H, W)`` float tensor the data
+    preprocessor makes and returns what ``model(inputs, mode='tensor')``
+    returns: a tensor, or a tuple of tensors (CPU, float32).
+
+    Args:
+        onnx_file (str | Path): An ``.onnx`` file.
+        device (str): ``'cpu'``, ``'cuda'`` or ``'cuda:N'`` (needs the
+            CUDA execution provider, package ``onnxruntime-gpu``).
+        num_threads (int, optional): Threads of one operator
+            (``intra_op_num_threads``); None: ONNX Runtime's default (one
+            per physical core).
+
+    Attributes:
+        metadata (dict[str, str]): The file's ``metadata_props``.
+        batch_size (int | None): The file's fixed batch size; None when it
+            is dynamic.
+        input_shape (tuple): ``(C, H, W)`` the file takes.
+        output_names (list[str]): In the order of the returned tuple.
+    """
+
+    def __init__(self, onnx_file: str | os.PathLike, device: str = 'cpu',
+                 num_threads: int | None = None) -> None:
+        ort = import_optional('onnxruntime')
+        path = os.fspath(onnx_file)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f'ONNX file not found: {path}')
+        options = ort.SessionOptions()
+        if num_threads is not None:
+            if int(num_threads) < 1:
+                raise ValueError('num_threads must be >= 1, got '
+                                 f'{num_threads}')
+            options.intra_op_num_threads = int(num_threads)
+        self.session = ort.InferenceSession(path, options,
+                                            providers=_providers(ort, device))
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        graph_input = self.session.get_inputs()
+        if len(graph_input) != 1:
+            raise ValueError(f'{path}: expected one input (the image batch), '
+                             f'the graph has {len(graph_input)}')
+        self.input_name = graph_input[0].name
+        shape = graph_input[0].shape
+        if len(shape) != 4:
+            raise ValueError(f'{path}: expected an (N, C, H, W) input, the '
+                             f'graph input has shape {shape}')
+        self.batch_size = shape[0] if isinstance(shape[0], int) else None
+        self.input_shape = tuple(shape[1:])
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        if 'output_names' in self.metadata:
+            self.output_names = json.loads(self.metadata['output_names'])
+        # 'tensor': forward returns one tensor; 'sequence': a tuple/list
+        # (CPMHead's list may hold a single map, so the count is not enough)
+        self.output_type = self.metadata.get(
+            'output_type', 'tensor' if len(self.output_names) == 1
+            else 'sequence')
+
+    def __call__(self, inputs: torch.Tensor
+                 ) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        """Run on ``(N, C, H, W)`` inputs, in chunks for a fixed batch."""
+        if inputs.ndim != 4 or tuple(inputs.shape[1:]) != self.input_shape:
+            expected = ', '.join(map(str, self.input_shape))
+            raise ValueError(f'the ONNX network takes (N, {expected}) '
+                             f'inputs, got {tuple(inputs.shape)}')
+        x = inputs.detach().to('cpu', torch.float32).contiguous().numpy()
+        if self.batch_size is None or len(x) == self.batch_size:
+            outputs = self._run(x)
+        else:
+            outputs = self._run_chunks(x, self.batch_size)
+        tensors = tuple(torch.from_numpy(o) for o in outputs)
+        return tensors[0] if self.output_type == 'tensor' else tensors
+
+    def _run(self, x: np.ndarray) -> list[np.ndarray]:
+        return self.session.run(self.output_names, {self.input_name: x})
+
+    def _run_chunks(self, x: np.ndarray, size: int) -> list[np.ndarray]:
+        parts = []
+        for start in range(0, len(x), size):
+            chunk = x[start:start + size]
+            n = len(chunk)
+            if n < size:  # pad with zero crops; their outputs are dropped
+                pad = np.zeros((size - n, ) + chunk.shape[1:], chunk.dtype)
+                chunk = np.concatenate([chunk, pad])
+            parts.append([o[:n] for o in self._run(chunk)])
+        return [np.concatenate(outs) for outs in zip(*parts)]
+
+
+class OnnxPoseModel:
+    """A top-down pose model whose network runs in ONNX Runtime.
+
+    Drop-in for the model of :func:`posekit.apis.init_model` in
+    :func:`posekit.apis.inference_topdown`: same ``cfg``, ``dataset_meta``
+    and ``test_step`` results (see the module docstring).
+
+    Args:
+        config (str | Path | Config): The config the file was exported from
+            (not modified). Its test pipeline, data preprocessor, head
+            (flip test and decoder) and ``test_cfg`` are used.
+        onnx_file (str | Path): From :func:`posekit.export.export_onnx`.
+        device (str): ``'cpu'`` or ``'cuda[:N]'`` for ONNX Runtime; the
+            data preprocessing and decoding run on the CPU.
+        cfg_options (dict, optional): Overrides, as for ``init_model``
+            (e.g. ``{'model.test_cfg.flip_test': False}``).
+        num_threads (int, optional): ONNX Runtime's intra-op threads.
+
+    Raises:
+        ValueError: The file does not match the config: input size, mean,
+            std, channel order, head type or number of keypoints differ.
+        ImportError: onnxruntime is not installed.
+    """
+
+    def __init__(self, config: str | os.PathLike | Config,
+                 onnx_file: str | os.PathLike, device: str = 'cpu',
+                 cfg_options: Mapping | None = None,
+                 num_threads: int | None = None) -> None:
+        from posekit.apis.inference import (COCO_METAINFO,
+                                            dataset_meta_from_config)
+        from posekit.datasets.metainfo import parse_pose_metainfo
+        self.cfg = _load_config(config, cfg_options)
+        self.network = OnnxNetwork(onnx_file, device, num_threads)
+        self.estimator = _decoding_estimator(self.cfg)
+        self.data_preprocessor = self.estimator.data_preprocessor
+        dataset_meta = dataset_meta_from_config(self.cfg)
+        if dataset_meta is None:
+            warnings.warn('no dataset meta information in the config; using '
+                          "COCO's", stacklevel=2)
+            dataset_meta = parse_pose_metainfo(COCO_METAINFO)
+        self.dataset_meta = dataset_meta
+        check_metadata(self.network, self.cfg, self.estimator, dataset_meta,
+                       os.fspath(onnx_file))
+
+    def test_step(self, data: dict) -> list:
+        """Preprocess a collated batch and predict, as the PyTorch model's
+        ``test_step``.
+
+        Args:
+            data (dict): ``dict(inputs=[(C, H, W) uint8 tensors],
+                data_samples=[PoseDataSample])``.
+
+        Returns:
+            list[PoseDataSample]: With ``pred_instances`` in image pixels.
+        """
+        with torch.no_grad():
+            data = self.data_preprocessor(data, False)
+            samples = data['data_samples']
+            if self.estimator.metainfo is not None:
+                for sample in samples:
+                    sample.set_metainfo(self.estimator.metainfo)
+            return self.estimator.predict_with(self.network, data['inputs'],
+                                               samples)
+
+    val_step = test_step
+
+
+def init_onnx_model(config: str | os.PathLike | Config,
+                    onnx_file: str | os.PathLike, device: str = 'cpu',
+                    cfg_options: Mapping | None = None,
+                    num_threads: int | None = None) -> OnnxPoseModel:
+    """Load an exported model for :func:`posekit.apis.inference_topdown`;
+    see :class:`OnnxPoseModel`."""
+    return OnnxPoseModel(config, onnx_file, device=device,
+                         cfg_options=cfg_options, num_threads=num_threads)
+
+
+def check_metadata(network: OnnxNetwork, cfg: Config, estimator: nn.Module,
+                   dataset_meta: Mapping, path: str = 'the ONNX file') -> None:
+    """Raise ValueError where the file's metadata contradicts the config.
+
+    Checked: the graph's input size and, in the metadata, input size, mean,
+    std, channel flip, head type, number of keypoints and, with flip test,
+    the flip indices. A file without posekit metadata (exported by another
+    tool) gets a warning for what cannot be checked.
+    """
+    from .onnx_export import config_input_size, preprocess_metadata
+    meta = network.metadata
+    problems = []
+    size = config_input_size(cfg)
+    h, w = network.input_shape[1:]
+    if size is not None and (w, h) != tuple(size):
+        problems.append(f'graph input (w, h) = ({w}, {h}), config '
+                        f'input_size {tuple(size)}')
+    if 'posekit_version' not in meta:
+        warnings.warn(f'{path} has no posekit metadata: its normalisation '
+                      'and head cannot be checked against the config',
+                      stacklevel=3)
+        meta = {}
+
+    def compare(key: str, expected: Any, close: bool = False) -> None:
+        if key not in meta:
+            return
+        found = json.loads(meta[key])
+        if close and found is not None and expected is not None and len(
+                found) == len(expected):
+            same = np.allclose(found, expected, rtol=1e-6, atol=0)
+        else:
+            same = found == expected
+        if not same:
+            problems.append(f'{key}: file {found}, config {expected}')
+
+    if size is not None:
+        compare('input_size', list(size))
+    expected = preprocess_metadata(estimator.data_preprocessor)
+    compare('mean', expected['mean'], close=True)
+    compare('std', expected['std'], close=True)
+    compare('bgr_to_rgb', expected['bgr_to_rgb'])
+    head_type = type(estimator.head).__name__
+    if meta.get('head_type', head_type) != head_type:
+        problems.append(f'head: file {meta["head_type"]}, config {head_type}')
+    if 'num_keypoints' in meta and dataset_meta.get('num_keypoints'):
+        compare('num_keypoints', dataset_meta['num_keypoints'])
+    if estimator.test_cfg.get('flip_test', False):
+        compare('flip_indices', list(dataset_meta.get('flip_indices') or []))
+    if problems:
+        raise ValueError(f'{path} does not match the config '
+                         f'{cfg.filename or ""}: ' + '; '.join(problems))
+
+
+# ----------------------------------------------------------------- helpers
+def _providers(ort: Any, device: str) -> list:
+    kind, _, index = str(device).partition(':')
+    if kind == 'cpu' and not index:
+        return ['CPUExecutionProvider']
+    if kind != 'cuda' or not (index.isdigit() or not index):
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got "
+                         f'{device!r}')
+    available = ort.get_available_providers()
+    if 'CUDAExecutionProvider' not in available:
+        raise RuntimeError(
+            f'device {device!r}: this onnxruntime has no CUDA execution '
+            f'provider (available: {", ".join(available)}); install '
+            'onnxruntime-gpu instead of onnxruntime, or use device="cpu"')
+    return [('CUDAExecutionProvider', {'device_id': int(index or 0)}),
+            'CPUExecutionProvider']
+
+
+def _load_config(config: str | os.PathLike | Config,
+                 cfg_options: Mapping | None) -> Config:
+    """A private copy of the config, with overrides, for inference."""
+    if isinstance(config, (str, os.PathLike)):
+        config = Config.fromfile(config)
+    elif isinstance(config, Config):
+        config = Config(config.to_dict(), filename=config.filename)
+    else:
+        raise TypeError('config must be a file name or a Config, got '
+                        f'{type(config).__name__}')
+    if cfg_options:
+        config.merge_from_dict(cfg_options, allow_new_keys=True)
+    config.model.train_cfg = None
+    return config
+
+
+def _decoding_estimator(cfg: Config) -> nn.Module:
+    """The config's estimator without a network: the data preprocessor,
+    the head (for its flip test and decoder) and ``test_cfg``.
+
+    The head's layers are never run, so they are made on the 'meta' device
+    (no memory, no initialisation); a head that cannot be built there is
+    built normally.
+    """
+    from posekit.models.pose_estimators import TopdownPoseEstimator
+    from posekit.registry import MODELS
+    model_cfg = cfg.model.to_dict()
+    kind = model_cfg.get('type')
+    cls = kind if isinstance(kind, type) else MODELS.get(kind)
+    if not (isinstance(cls, type) and issubclass(cls, TopdownPoseEstimator)):
+        raise ValueError('the ONNX backend runs top-down models; the '
+                         f'config\'s model is {kind}')
+    if model_cfg.get('head') is None:
+        raise ValueError('the config\'s model has no head: the ONNX backend '
+                         'needs it for the flip test and decoding')
+    try:
+        with torch.device('meta'):
+            head = MODELS.build(model_cfg['head'])
+    except Exception:  # noqa: BLE001 - any failure: build it for real
+        head = MODELS.build(model_cfg['head'])
+    return TopdownPoseEstimator(
+        backbone=nn.Identity(), head=head,
+        test_cfg=model_cfg.get('test_cfg'),
+        data_preprocessor=model_cfg.get('data_preprocessor'),
+        metainfo=model_cfg.get('metainfo'))

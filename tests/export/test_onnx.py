@@ -1,0 +1,209 @@
+"""ONNX export and the ONNX Runtime backend, on three small models.
+
+A heatmap model (the half-width ResNet-18 synthetic config), an RTMPose-style
+model (tiny CSPNeXt + RTMCCHead with its gated attention unit) and an RLE
+model (narrow ResNet-18 + RLEHead) get seeded random weights, batch norm
+statistics included, and are exported once per module: the two small test
+configs with a dynamic batch, the heatmap model through ``posekit export``
+with a fixed batch of 1 at opset 17. Each file is compared with PyTorch on
+random inputs and in ``inference_topdown`` on a COCO fixture image with the
+flip test on.
+"""
+import contextlib
+import io
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+onnx = pytest.importorskip('onnx')
+ort = pytest.importorskip('onnxruntime')
+pytest.importorskip('onnxscript')
+
+import posekit  # noqa: E402
+from posekit.apis import inference_topdown, init_model  # noqa: E402
+from posekit.cli import main  # noqa: E402
+from posekit.config import Config  # noqa: E402
+from posekit.export import (OnnxNetwork, export_onnx,  # noqa: E402
+                            init_onnx_model)
+from posekit.registry import MODELS  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = dict(
+    heatmap=ROOT / 'configs/body_2d_keypoint/topdown_heatmap/synthetic/'
+    'td-hm_res18-tiny_1xb32-30e_synthetic-128x96.py',
+    rtmcc=ROOT / 'tests/data/configs/td_rtmcc_cspnext-tiny_coco_fixture.py',
+    rle=ROOT / 'tests/data/configs/td_rle_res18-tiny_coco_fixture.py')
+OUTPUTS = dict(heatmap=['heatmaps'], rtmcc=['simcc_x', 'simcc_y'],
+               rle=['coords'])
+IMAGE = ROOT / 'tests/data/fixtures/coco/000000197388.jpg'  # 640x392
+BOXES = np.array([[139.41, 102.25, 361.80, 343.82],  # xyxy, 2 people and
+                  [287.17, 61.52, 362.05, 227.13],  # a box half outside
+                  [-40.0, 200.0, 150.0, 420.0]], np.float32)
+
+
+def write_checkpoint(config: Path, path: Path) -> Path:
+    """Seeded random weights, with random batch-norm statistics so that
+    every normalisation matters."""
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(str(config)).model)
+    gen = torch.Generator().manual_seed(1)
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.running_mean.normal_(0, 0.2, generator=gen)
+            m.running_var.uniform_(0.5, 2.0, generator=gen)
+            m.weight.data.uniform_(0.5, 1.5, generator=gen)
+            m.bias.data.normal_(0, 0.2, generator=gen)
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), path)
+    return path
+
+
+@pytest.fixture(scope='module')
+def files(tmp_path_factory):
+    """kind -> (checkpoint, onnx file); the CLI's printed output too."""
+    folder = tmp_path_factory.mktemp('onnx')
+    out = {}
+    for kind in ('rtmcc', 'rle'):
+        ckpt = write_checkpoint(CONFIGS[kind], folder / f'{kind}.pth')
+        onnx_file = export_onnx(str(CONFIGS[kind]), str(ckpt),
+                                output=folder / f'{kind}.onnx',
+                                dynamic_batch=True)
+        out[kind] = (ckpt, Path(onnx_file))
+    ckpt = write_checkpoint(CONFIGS['heatmap'], folder / 'heatmap.pth')
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        rc = main(['export', str(CONFIGS['heatmap']), str(ckpt), '--opset',
+                   '17', '--check'])
+    out['heatmap'] = (ckpt, folder / 'heatmap.onnx')  # default: next to it
+    out['cli'] = (rc, printed.getvalue())
+    return out
+
+
+def metadata(path) -> dict:
+    return {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+
+
+def test_cli_writes_file_metadata_and_check(files):
+    rc, printed = files['cli']
+    assert rc == 0
+    path = files['heatmap'][1]
+    assert sorted(p.name for p in path.parent.iterdir()
+                  if p.name.startswith('.')) == []  # no temporary left
+    proto = onnx.load(str(path))
+    onnx.checker.check_model(proto)
+    assert {o.domain: o.version for o in proto.opset_import}[''] == 17
+    dims = [d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim]
+    assert dims == [1, 3, 128, 96]  # fixed batch 1, (h, w) of input (96, 128)
+    meta = metadata(path)
+    assert meta['posekit_version'] == posekit.__version__
+    assert json.loads(meta['input_size']) == [96, 128]
+    assert meta['batch_size'] == '1'
+    assert json.loads(meta['mean']) == [123.675, 116.28, 103.53]
+    assert json.loads(meta['std']) == [58.395, 57.12, 57.375]
+    assert json.loads(meta['bgr_to_rgb']) is True
+    assert json.loads(meta['output_names']) == ['heatmaps']
+    assert meta['head_type'] == 'HeatmapHead'
+    assert json.loads(meta['num_keypoints']) == 17
+    error = float(re.search(r'heatmaps: max relative error (\S+)',
+                            printed).group(1))
+    assert error < 1e-4, printed
+
+
+@pytest.mark.parametrize('kind', ['rtmcc', 'rle'])
+def test_dynamic_batch_matches_torch(files, kind):
+    model = init_model(str(CONFIGS[kind]), str(files[kind][0]))
+    session = ort.InferenceSession(str(files[kind][1]),
+                                   providers=['CPUExecutionProvider'])
+    assert [o.name for o in session.get_outputs()] == OUTPUTS[kind]
+    assert metadata(files[kind][1])['batch_size'] == 'dynamic'
+    gen = torch.Generator().manual_seed(2)
+    w, h = json.loads(metadata(files[kind][1])['input_size'])
+    for batch in (1, 3):
+        x = torch.randn(batch, 3, h, w, generator=gen)
+        with torch.no_grad():
+            expected = model(x, mode='tensor')
+        expected = [expected] if isinstance(expected, torch.Tensor) else expected
+        got = session.run(None, {'input': x.numpy()})
+        for a, b in zip(got, expected):
+            b = b.numpy()
+            assert a.shape == b.shape and a.shape[:2] == (batch, 17)
+            assert np.linalg.norm(a - b) / np.linalg.norm(b) < 1e-4
+            assert np.abs(a - b).max() < 1e-4 * np.abs(b).max()
+
+
+@pytest.mark.parametrize('kind', ['heatmap', 'rtmcc', 'rle'])
+def test_inference_topdown_matches_torch(files, kind):
+    ckpt, onnx_file = files[kind]
+    model = init_model(str(CONFIGS[kind]), str(ckpt))
+    onnx_model = init_onnx_model(str(CONFIGS[kind]), onnx_file, num_threads=2)
+    assert onnx_model.cfg.model.test_cfg.flip_test
+    assert onnx_model.dataset_meta['num_keypoints'] == 17
+    expected = inference_topdown(model, str(IMAGE), BOXES)
+    got = inference_topdown(onnx_model, str(IMAGE), BOXES)
+    assert len(got) == len(BOXES)
+    for a, b in zip(got, expected):
+        a, b = a.pred_instances, b.pred_instances
+        assert a.keypoints.shape == (1, 17, 2)
+        np.testing.assert_allclose(a.keypoints, b.keypoints, rtol=0,
+                                   atol=1e-3)
+        np.testing.assert_allclose(a.keypoint_scores, b.keypoint_scores,
+                                   rtol=0, atol=1e-4)
+        np.testing.assert_array_equal(a.bboxes, b.bboxes)
+    # the poses differ between boxes: the batch was not mixed up
+    assert np.abs(got[0].pred_instances.keypoints
+                  - got[1].pred_instances.keypoints).min() > 1
+
+
+def test_mismatched_config_is_refused(files):
+    with pytest.raises(ValueError, match=r'input_size.*head: file HeatmapHead'):
+        init_onnx_model(str(CONFIGS['rtmcc']), files['heatmap'][1])
+    with pytest.raises(ValueError, match=r'mean: file \[123.675'):
+        init_onnx_model(str(CONFIGS['heatmap']), files['heatmap'][1],
+                        cfg_options={'model.data_preprocessor.mean': [0, 0, 0]})
+
+
+def test_fixed_batch_file_runs_in_padded_chunks(tmp_path):
+    """A fixed batch of 2 takes 5 inputs in 3 runs, the last one padded."""
+    from onnx import TensorProto, helper
+    graph = helper.make_graph(
+        [helper.make_node('Mul', ['input', 'two'], ['heatmaps'])], 'double',
+        [helper.make_tensor_value_info('input', TensorProto.FLOAT, [2, 3, 4, 5])],
+        [helper.make_tensor_value_info('heatmaps', TensorProto.FLOAT,
+                                       [2, 3, 4, 5])],
+        [helper.make_tensor('two', TensorProto.FLOAT, [], [2.0])])
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)])
+    proto.ir_version = 8
+    onnx.save(proto, str(tmp_path / 'double.onnx'))
+    network = OnnxNetwork(tmp_path / 'double.onnx', num_threads=1)
+    assert network.batch_size == 2 and network.input_shape == (3, 4, 5)
+    x = torch.randn(5, 3, 4, 5, generator=torch.Generator().manual_seed(0))
+    out = network(x)
+    assert isinstance(out, torch.Tensor) and torch.equal(out, x * 2)
+    with pytest.raises(ValueError, match=r'\(N, 3, 4, 5\)'):
+        network(torch.zeros(1, 3, 5, 4))
+
+
+def test_cli_rejects_other_formats(capsys):
+    rc = main(['export', str(CONFIGS['heatmap']), 'model.pth', '--format',
+               'tensorrt'])
+    assert rc == 1
+    assert "unsupported --format 'tensorrt'" in capsys.readouterr().err
+
+
+def test_init_model_points_onnx_files_to_the_onnx_backend():
+    with pytest.raises(ValueError, match='init_onnx_model'):
+        init_model(str(CONFIGS['heatmap']), 'model.onnx')
+
+
+def test_missing_packages_say_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, 'onnxruntime', None)
+    with pytest.raises(ImportError, match=re.escape('pip install "posekit[onnx]"')):
+        OnnxNetwork(tmp_path / 'model.onnx')
+    monkeypatch.setitem(sys.modules, 'onnxscript', None)
+    with pytest.raises(ImportError, match='onnxscript.*posekit\\[onnx\\]'):
+        export_onnx(str(CONFIGS['heatmap']))

@@ -1,0 +1,176 @@
+"""PoseLocalVisualizer on a COCO fixture image: colours, layout, backends."""
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from posekit.datasets.metainfo import parse_pose_metainfo
+from posekit.registry import VISUALIZERS
+from posekit.structures import InstanceData, PixelData, PoseDataSample
+from posekit.visualization import PoseLocalVisualizer
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / 'tests' / 'data' / 'fixtures' / 'coco'
+
+
+@pytest.fixture(scope='module')
+def meta():
+    return parse_pose_metainfo(dict(from_file=str(ROOT / 'configs' / '_base_' /
+                                                  'datasets' / 'coco.py')))
+
+
+@pytest.fixture(scope='module')
+def person():
+    """(RGB image, (1, 17, 2) keypoints, (1, 17) visibility, (1, 4) xyxy box)."""
+    ann = json.loads((FIXTURE / 'test_coco.json').read_text())
+    a = next(a for a in ann['annotations'] if a['image_id'] == 785)
+    kpts = np.array(a['keypoints'], np.float32).reshape(1, 17, 3)
+    x, y, w, h = a['bbox']
+    image = cv2.imread(str(FIXTURE / '000000000785.jpg'))[..., ::-1].copy()
+    return image, kpts[..., :2], (kpts[..., 2] > 0).astype(np.float32), \
+        np.array([[x, y, x + w, y + h]], np.float32)
+
+
+def sample_with(person, scores):
+    _, kpts, visible, box = person
+    s = PoseDataSample(metainfo=dict(img_path=str(FIXTURE / '000000000785.jpg')))
+    s.gt_instances = InstanceData(keypoints=kpts, keypoints_visible=visible, bboxes=box)
+    s.pred_instances = InstanceData(keypoints=kpts, keypoint_scores=scores, bboxes=box)
+    return s
+
+
+def link_midpoint(kpts, a, b):
+    pa, pb = np.round(kpts[0, a]), np.round(kpts[0, b])
+    return tuple(int(v) for v in np.round((pa + pb) / 2))
+
+
+def test_prediction_picture_has_the_meta_colours(person, meta, tmp_path):
+    image, kpts, _, box = person
+    scores = np.ones((1, 17), np.float32)
+    scores[0, 16] = 0.2                                  # right ankle: hidden
+    vis = PoseLocalVisualizer(radius=4, line_width=3)
+    vis.set_dataset_meta(meta)
+    out_file = tmp_path / 'out' / 'pred.png'
+    drawn = vis.add_datasample('pred', image, sample_with(person, scores), draw_gt=False,
+                               draw_bbox=True, kpt_thr=0.3, out_file=str(out_file))
+    assert drawn.shape == image.shape and drawn.dtype == np.uint8
+    assert np.array_equal(vis.get_image(), drawn)
+    on_disk = cv2.imread(str(out_file))[..., ::-1]       # a BGR file with right colours
+    assert np.array_equal(on_disk, drawn)
+    for picture in (drawn, on_disk):
+        for k in (0, 5, 6, 9, 10, 13, 14):               # nose, shoulders, wrists, knees
+            x, y = np.round(kpts[0, k]).astype(int)
+            assert picture[y, x].tolist() == meta['keypoint_colors'][k].tolist(), k
+    # left side green, right side orange, as in MMPose's pictures
+    assert meta['keypoint_colors'][5].tolist() == [0, 255, 0]
+    assert meta['keypoint_colors'][6].tolist() == [255, 128, 0]
+    # the hidden ankle and its link to the knee are not drawn
+    x, y = np.round(kpts[0, 16]).astype(int)
+    assert drawn[y, x].tolist() == image[y, x].tolist()
+    mx, my = link_midpoint(kpts, 14, 16)
+    assert drawn[my, mx].tolist() == image[my, mx].tolist()
+    # a visible link: left knee - left ankle
+    link = [tuple(pair) for pair in meta['skeleton_links']].index((15, 13))
+    mx, my = link_midpoint(kpts, 15, 13)
+    assert drawn[my, mx].tolist() == meta['skeleton_link_colors'][link].tolist()
+    # the box edge is green (bbox_color default)
+    x1, y1, x2, y2 = np.round(box[0]).astype(int)
+    assert drawn[y1, (x1 + x2) // 2].tolist() == [0, 255, 0]
+    assert drawn[(y1 + y2) // 2, x2].tolist() == [0, 255, 0]
+
+
+def test_ground_truth_and_prediction_side_by_side(person, meta):
+    image, kpts, _, _ = person
+    vis = PoseLocalVisualizer(radius=4)
+    vis.set_dataset_meta(meta)
+    scores = np.zeros((1, 17), np.float32)              # no prediction drawn
+    drawn = vis.add_datasample('both', image, sample_with(person, scores))
+    h, w = image.shape[:2]
+    assert drawn.shape == (h, 2 * w, 3)
+    assert np.array_equal(drawn[:, w:], image)           # right: prediction, all hidden
+    x, y = np.round(kpts[0, 0]).astype(int)
+    assert drawn[y, x].tolist() == meta['keypoint_colors'][0].tolist()   # left: GT
+    # no ground truth in the sample: the prediction alone
+    s = PoseDataSample()
+    s.pred_instances = InstanceData(keypoints=kpts, keypoint_scores=np.ones((1, 17)))
+    assert vis.add_datasample('pred', image, s).shape == image.shape
+
+
+def test_heatmap_is_stacked_below(person, meta):
+    image, kpts, _, _ = person
+    h, w = image.shape[:2]
+    s = sample_with(person, np.ones((1, 17), np.float32))
+    heat = np.zeros((17, h, w), np.float32)
+    heat[0, 70:90, 360:380] = 1.0
+    s.pred_fields = PixelData(heatmaps=heat)
+    vis = PoseLocalVisualizer()
+    vis.set_dataset_meta(meta)
+    drawn = vis.add_datasample('hm', image, s, draw_gt=False, draw_heatmap=True)
+    assert drawn.shape == (2 * h, w, 3)
+    below = drawn[h:]
+    assert np.array_equal(below[:60], image[:60])        # zero heat: image unchanged
+    assert np.abs(below[80, 370].astype(int) - image[80, 370]).sum() > 100
+    # with the ground truth (no heatmap), the plain image fills its lower half
+    both = vis.add_datasample('hm', image, s, draw_heatmap=True)
+    assert both.shape == (2 * h, 2 * w, 3)
+    assert np.array_equal(both[h:, :w], image)
+
+
+def test_without_meta_keypoints_are_red_and_links_follow_the_arguments():
+    image = np.zeros((60, 60, 3), np.uint8)
+    s = PoseDataSample()
+    s.pred_instances = InstanceData(keypoints=np.array([[[10., 30.], [50., 30.]]]),
+                                    keypoint_scores=np.ones((1, 2)))
+    drawn = PoseLocalVisualizer().add_datasample('x', image, s)
+    assert drawn[30, 10].tolist() == [255, 0, 0] and drawn[30, 30].tolist() == [0, 0, 0]
+    vis = PoseLocalVisualizer(skeleton=[(0, 1)], link_color='yellow', kpt_color='blue',
+                              line_width=3)
+    drawn = vis.add_datasample('x', image, s)
+    assert drawn[30, 30].tolist() == [255, 255, 0] and drawn[30, 50].tolist() == [0, 0, 255]
+
+
+def test_backends_record_the_picture_and_scalars(tmp_path):
+    vis = VISUALIZERS.build(dict(type='PoseLocalVisualizer', save_dir=str(tmp_path),
+                                 vis_backends=[dict(type='LocalVisBackend')]))
+    assert not (tmp_path / 'vis_data').exists()          # nothing until a write
+    image = np.zeros((20, 30, 3), np.uint8)
+    image[5, 7] = (250, 10, 20)
+    vis.add_datasample('val_img', image, PoseDataSample(), step=12)
+    written = cv2.imread(str(tmp_path / 'vis_data' / 'vis_image' / 'val_img_12.png'))
+    assert written[5, 7].tolist() == [20, 10, 250]       # BGR file of the RGB picture
+    vis.add_scalars(dict(loss=0.5), step=3)
+    assert json.loads((tmp_path / 'vis_data' / 'scalars.json').read_text()) == \
+        dict(loss=0.5, step=3)
+    # without save_dir (drawing only) the LocalVisBackend is not kept
+    assert PoseLocalVisualizer(vis_backends=[dict(type='LocalVisBackend')]).vis_backends == {}
+
+
+@pytest.mark.parametrize('kwargs,error,match', [
+    (dict(backend='matplotlib'), ValueError, 'OpenCV only'),
+    (dict(fig_save_cfg={}), TypeError, 'fig_save_cfg'),
+    (dict(vis_backends=[dict(type='LocalVisBackend', save_dir='a'),
+                        dict(type='LocalVisBackend', save_dir='b')]), ValueError, 'two backends'),
+])
+def test_bad_arguments_raise(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        VISUALIZERS.build(dict(type='PoseLocalVisualizer', **kwargs))
+
+
+def test_openpose_style_is_refused(meta):
+    vis = PoseLocalVisualizer()
+    with pytest.raises(NotImplementedError, match='openpose'):
+        vis.set_dataset_meta(meta, skeleton_style='openpose')
+    with pytest.raises(NotImplementedError, match='openpose'):
+        vis.add_datasample('x', np.zeros((4, 4, 3), np.uint8), PoseDataSample(),
+                           skeleton_style='openpose')
+
+
+def test_meta_of_another_size_is_a_clear_error(meta):
+    vis = PoseLocalVisualizer()
+    vis.set_dataset_meta(meta)
+    s = PoseDataSample()
+    s.pred_instances = InstanceData(keypoints=np.zeros((1, 5, 2)), keypoint_scores=np.ones((1, 5)))
+    with pytest.raises(ValueError, match='17 colours for 5 items'):
+        vis.add_datasample('x', np.zeros((8, 8, 3), np.uint8), s)
