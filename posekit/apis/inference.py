@@ -102,6 +102,10 @@ def init_model(config: str | os.PathLike | Config,
     model.dataset_meta = dataset_meta
     model.cfg = config
     model.to(device)
+    if torch.device(device).type == 'cpu':
+        # oneDNN's convolutions run 10-20% faster on channels-last weights
+        # (benchmarks/infer.py); values and state_dict keys are unchanged
+        model.to(memory_format=torch.channels_last)
     model.eval()
     return model
 

@@ -250,5 +250,5 @@ def _write_json(path: str, data) -> None:
     os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
     tmp = path + '.tmp'
     with open(tmp, 'w', encoding='utf-8') as f:
-        json.dump(data, f, indent=1)
+        json.dump(data, f)
     os.replace(tmp, path)

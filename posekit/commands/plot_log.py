@@ -1,6 +1,7 @@
 """``posekit plot-log WORK_DIR [--keys loss lr coco/AP] [--out FILE]``: training curves.
 
-Reads the newest ``WORK_DIR/*/vis_data/scalars.json`` (or the run folder's
+Reads the newest ``WORK_DIR/*/vis_data/scalars.json`` of a training run (or
+the newest of any run; or the run folder's
 ``vis_data/scalars.json``, or the file itself) and draws one panel per key,
 with OpenCV, into one PNG (default ``WORK_DIR/curves.png``).
 
@@ -16,7 +17,8 @@ Without training records x is the raw ``step``. Non-finite values (a
 diverged loss) are left out of the curves.
 
 Default keys: training keys starting with ``loss`` or ending with ``lr``,
-then every evaluation result except times. A key present in both kinds of
+then the evaluation results except times and variants whose name has a
+space or parentheses (``coco/AP`` and ``coco/AR``, not ``coco/AP .5``). A key present in both kinds of
 records (``time``) is drawn twice: training in blue, evaluation in orange
 with markers.
 """
@@ -82,7 +84,15 @@ def find_scalars(path: str) -> str:
     if not found:
         raise FileNotFoundError(f'no vis_data/scalars.json under {path} (a work dir '
                                 'of posekit train has one per run)')
-    return max(found, key=osp.getmtime)
+    # a work dir also holds the runs of posekit test (metrics only): prefer
+    # the newest run that trained
+    trained = [f for f in found if _has_training_records(f)]
+    return max(trained or found, key=osp.getmtime)
+
+
+def _has_training_records(path: str) -> bool:
+    with open(path, encoding='utf-8') as f:
+        return any('"iter":' in line for line in f)
 
 
 def read_records(path: str) -> list[dict]:
@@ -127,7 +137,10 @@ def select_keys(train: list[dict], evals: list[dict], wanted: list[str] | None) 
         return key.split('/', 1)[1] if key.startswith(('train/', 'val/', 'test/')) else key
 
     keys = [k for k in train_keys if base(k).startswith('loss') or base(k).endswith('lr')]
-    keys += [k for k in eval_keys if base(k) not in EVAL_SKIPPED_BY_DEFAULT]
+    # the headline metrics: coco/AP and coco/AR, not their variants such as
+    # 'coco/AP .5' or 'coco/AR (M)' (ask for those with --keys)
+    keys += [k for k in eval_keys
+             if base(k) not in EVAL_SKIPPED_BY_DEFAULT and not any(c in k for c in ' ()')]
     if not keys:
         raise ValueError(f'no loss, lr or metric to plot; available: {", ".join(available)}')
     return list(dict.fromkeys(keys))

@@ -197,6 +197,12 @@ class OnnxPoseModel:
 
     val_step = test_step
 
+    @property
+    def test_cfg(self) -> dict:
+        """The estimator's ``test_cfg`` (``flip_test``, ``output_heatmaps``,
+        ...), read at every ``test_step``, as the PyTorch model's."""
+        return self.estimator.test_cfg
+
 
 def init_onnx_model(config: str | os.PathLike | Config,
                     onnx_file: str | os.PathLike, device: str = 'cpu',

@@ -26,7 +26,7 @@ ort = pytest.importorskip('onnxruntime')
 pytest.importorskip('onnxscript')
 
 import posekit  # noqa: E402
-from posekit.apis import inference_topdown, init_model  # noqa: E402
+from posekit.apis import PoseInferencer, inference_topdown, init_model  # noqa: E402
 from posekit.cli import main  # noqa: E402
 from posekit.config import Config  # noqa: E402
 from posekit.export import (OnnxNetwork, export_onnx,  # noqa: E402
@@ -157,6 +157,30 @@ def test_inference_topdown_matches_torch(files, kind):
     # the poses differ between boxes: the batch was not mixed up
     assert np.abs(got[0].pred_instances.keypoints
                   - got[1].pred_instances.keypoints).min() > 1
+
+
+def test_inferencer_onnx_backend_writes_what_pytorch_writes(files, tmp_path):
+    ckpt, onnx_file = files['heatmap']
+    config = str(CONFIGS['heatmap'])
+    dets = tmp_path / 'dets.json'
+    dets.write_text(json.dumps([dict(image_id=197388, score=0.9, bbox=[
+        float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])]) for b in BOXES]))
+    results = {}
+    for backend, weights in (('pytorch', ckpt), ('onnxruntime', onnx_file)):
+        inferencer = PoseInferencer(config, str(weights), device='cpu', backend=backend)
+        [results[backend]] = inferencer(str(IMAGE), bboxes=dets, nms_thr=1,
+                                        draw_heatmap=True, return_vis=True)
+    ours, theirs = results['onnxruntime'], results['pytorch']
+    assert len(ours['predictions']) == len(BOXES)
+    for a, b in zip(ours['predictions'], theirs['predictions']):
+        np.testing.assert_allclose(a['keypoints'], b['keypoints'], rtol=0, atol=1e-3)
+        np.testing.assert_allclose(a['keypoint_scores'], b['keypoint_scores'],
+                                   rtol=0, atol=1e-4)
+        assert a['bbox'] == b['bbox'] and a['bbox_score'] == pytest.approx(0.9)
+    # heatmaps came out of the ONNX model too: the picture has the overlay below
+    assert ours['visualization'].shape == (2 * 392, 640, 3)
+    diff = np.abs(ours['visualization'].astype(int) - theirs['visualization'].astype(int))
+    assert diff.max() <= 2
 
 
 def test_mismatched_config_is_refused(files):

@@ -76,6 +76,15 @@ def test_the_newest_run_is_read(tmp_path, capsys):
     os.utime(old, (1, 1))
     assert main(['plot-log', str(tmp_path), '--keys', 'loss']) == 0
     assert str(new) in capsys.readouterr().out
+    # a newer posekit test run (metrics only) does not hide the training run
+    test_run = tmp_path / '20240103_000000' / 'vis_data'
+    test_run.mkdir(parents=True)
+    (test_run / 'scalars.json').write_text(json.dumps({'coco/AP': 0.5, 'step': 0}) + '\n')
+    assert main(['plot-log', str(tmp_path)]) == 0
+    assert str(new) in capsys.readouterr().out
+    assert main(['plot-log', str(test_run / 'scalars.json'), '--out',
+                 str(tmp_path / 'test.png')]) == 0
+    assert 'plot-log: 1 curves' in capsys.readouterr().out
 
 
 def test_validation_points_sit_at_the_end_of_their_epoch():
