@@ -71,19 +71,9 @@ def init_model(config: str | os.PathLike | Config,
             f'{os.fspath(checkpoint)} is an ONNX file, not PyTorch weights: '
             'run it with posekit.export.init_onnx_model(config, onnx_file) '
             '(same use with inference_topdown)')
-    if isinstance(config, (str, os.PathLike)):
-        config = Config.fromfile(config)
-    elif isinstance(config, Config):
-        config = Config(config.to_dict(), filename=config.filename)
-    else:
-        raise TypeError('config must be a file name or a Config, got '
-                        f'{type(config).__name__}')
-    if cfg_options:
-        # new keys allowed: MMPose's demos add e.g. test_cfg.output_heatmaps
-        config.merge_from_dict(cfg_options, allow_new_keys=True)
+    config = load_inference_config(config, cfg_options)
     if 'init_cfg' in config.model.backbone:
         config.model.backbone.init_cfg = None  # never fetch pretrained weights
-    config.model.train_cfg = None
 
     model = _revert_sync_batchnorm(MODELS.build(config.model))
     dataset_meta = None
@@ -108,6 +98,24 @@ def init_model(config: str | os.PathLike | Config,
         model.to(memory_format=torch.channels_last)
     model.eval()
     return model
+
+
+def load_inference_config(config: str | os.PathLike | Config,
+                          cfg_options: Mapping | None = None) -> Config:
+    """A private copy of ``config`` (a file or a Config) with ``cfg_options``
+    applied and ``model.train_cfg`` cleared; the caller's config is untouched."""
+    if isinstance(config, (str, os.PathLike)):
+        config = Config.fromfile(config)
+    elif isinstance(config, Config):
+        config = Config(config.to_dict(), filename=config.filename)
+    else:
+        raise TypeError('config must be a file name or a Config, got '
+                        f'{type(config).__name__}')
+    if cfg_options:
+        # new keys allowed: MMPose's demos add e.g. test_cfg.output_heatmaps
+        config.merge_from_dict(cfg_options, allow_new_keys=True)
+    config.model.train_cfg = None
+    return config
 
 
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict, dict]:

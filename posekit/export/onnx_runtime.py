@@ -159,10 +159,10 @@ class OnnxPoseModel:
                  onnx_file: str | os.PathLike, device: str = 'cpu',
                  cfg_options: Mapping | None = None,
                  num_threads: int | None = None) -> None:
-        from posekit.apis.inference import (COCO_METAINFO,
-                                            dataset_meta_from_config)
+        from posekit.apis.inference import (COCO_METAINFO, dataset_meta_from_config,
+                                            load_inference_config)
         from posekit.datasets.metainfo import parse_pose_metainfo
-        self.cfg = _load_config(config, cfg_options)
+        self.cfg = load_inference_config(config, cfg_options)
         self.network = OnnxNetwork(onnx_file, device, num_threads)
         self.estimator = _decoding_estimator(self.cfg)
         self.data_preprocessor = self.estimator.data_preprocessor
@@ -283,22 +283,6 @@ def _providers(ort: Any, device: str) -> list:
             'onnxruntime-gpu instead of onnxruntime, or use device="cpu"')
     return [('CUDAExecutionProvider', {'device_id': int(index or 0)}),
             'CPUExecutionProvider']
-
-
-def _load_config(config: str | os.PathLike | Config,
-                 cfg_options: Mapping | None) -> Config:
-    """A private copy of the config, with overrides, for inference."""
-    if isinstance(config, (str, os.PathLike)):
-        config = Config.fromfile(config)
-    elif isinstance(config, Config):
-        config = Config(config.to_dict(), filename=config.filename)
-    else:
-        raise TypeError('config must be a file name or a Config, got '
-                        f'{type(config).__name__}')
-    if cfg_options:
-        config.merge_from_dict(cfg_options, allow_new_keys=True)
-    config.model.train_cfg = None
-    return config
 
 
 def _decoding_estimator(cfg: Config) -> nn.Module:

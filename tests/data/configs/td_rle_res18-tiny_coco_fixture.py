@@ -1,10 +1,14 @@
 # A tiny RLE regression model (narrow ResNet-18, global average pooling,
-# RLEHead) for fast tests, in MMPose 1.x's config format, with the data
-# pointed at the COCO fixture of the test suite. Random weights.
+# RLEHead) for fast tests, in MMPose 1.x's config format, with the data of
+# td_hm_res50_coco_fixture.py (the COCO fixture of the test suite). Random
+# weights.
+
+_base_ = ['td_hm_res50_coco_fixture.py']
 
 codec = dict(type='RegressionLabel', input_size=(64, 80))  # (w, h)
 
 model = dict(
+    _delete_=True,
     type='TopdownPoseEstimator',
     data_preprocessor=dict(
         type='PoseDataPreprocessor',
@@ -22,30 +26,13 @@ model = dict(
         decoder=codec),
     test_cfg=dict(flip_test=True, shift_coords=True))
 
-dataset_type = 'CocoDataset'
-data_mode = 'topdown'
-data_root = 'tests/data/fixtures/coco/'
-
+# data: the base's COCO fixture loaders, with crops of this input size
 val_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='PackPoseInputs')
 ]
-val_dataloader = dict(
-    batch_size=2,
-    num_workers=0,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
-        ann_file='test_coco.json',
-        data_prefix=dict(img=''),
-        test_mode=True,
-        pipeline=val_pipeline,
-    ))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'test_coco.json')
-test_evaluator = val_evaluator
+train_dataloader = None  # never trained: the base's targets are heatmaps

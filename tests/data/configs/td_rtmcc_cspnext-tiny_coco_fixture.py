@@ -1,7 +1,9 @@
 # A tiny RTMPose-style model (CSPNeXt backbone, RTMCCHead with its gated
 # attention unit) for fast tests, in MMPose 1.x's config format, with the
-# data pointed at the COCO fixture of the test suite. Random weights: the
-# tests check export and inference, not accuracy.
+# data of td_hm_res50_coco_fixture.py (the COCO fixture of the test suite).
+# Random weights: the tests check export and inference, not accuracy.
+
+_base_ = ['td_hm_res50_coco_fixture.py']
 
 # codec: 64x64 input, 2 SimCC bins per pixel -> 128 x bins, 128 y bins
 codec = dict(
@@ -9,6 +11,7 @@ codec = dict(
     simcc_split_ratio=2.0, normalize=False, use_dark=False)
 
 model = dict(
+    _delete_=True,
     type='TopdownPoseEstimator',
     data_preprocessor=dict(
         type='PoseDataPreprocessor',
@@ -48,30 +51,13 @@ model = dict(
         decoder=codec),
     test_cfg=dict(flip_test=True))
 
-dataset_type = 'CocoDataset'
-data_mode = 'topdown'
-data_root = 'tests/data/fixtures/coco/'
-
+# data: the base's COCO fixture loaders, with crops of this input size
 val_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='PackPoseInputs')
 ]
-val_dataloader = dict(
-    batch_size=2,
-    num_workers=0,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
-        ann_file='test_coco.json',
-        data_prefix=dict(img=''),
-        test_mode=True,
-        pipeline=val_pipeline,
-    ))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'test_coco.json')
-test_evaluator = val_evaluator
+train_dataloader = None  # never trained: the base's targets are heatmaps
