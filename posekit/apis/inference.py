@@ -19,6 +19,7 @@ from torch import nn
 from posekit.config import Config
 from posekit.datasets.metainfo import parse_pose_metainfo
 from posekit.datasets.transforms import Compose, LoadImage
+from posekit.models.heads import upgrade_legacy_keys
 from posekit.models.utils import load_state_dict, state_dict_of
 from posekit.models.utils import read_checkpoint as read_checkpoint_dict
 from posekit.registry import DATASETS, MODELS
@@ -81,7 +82,7 @@ def init_model(config: str | os.PathLike | Config,
         state_dict, meta = read_checkpoint(checkpoint)
         for key in _PREPROCESSOR_KEYS:
             state_dict.pop(key, None)
-        load_state_dict(model, state_dict, strict=True)
+        load_state_dict(model, upgrade_legacy_keys(model, state_dict), strict=True)
         dataset_meta = meta.get('dataset_meta')
     if dataset_meta is None:
         dataset_meta = dataset_meta_from_config(config)

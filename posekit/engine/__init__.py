@@ -1,7 +1,7 @@
 """posekit.engine: its modules are imported here, which registers them."""
 from . import optim, schedulers  # noqa: F401
 from . import hooks, loops  # noqa: F401  (registers HOOKS and LOOPS)
-from .checkpoint import CheckpointError, find_latest_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, find_latest_checkpoint, read_checkpoint, save_checkpoint
 from .dataloader import build_dataloader, pseudo_collate
 from .hooks import Hook
 from .loops import (EpochBasedTrainLoop, IterBasedTrainLoop, TestLoop, ValLoop,
@@ -11,5 +11,5 @@ from .runner import Runner
 __all__ = [
     'CheckpointError', 'EpochBasedTrainLoop', 'Hook', 'IterBasedTrainLoop',
     'Runner', 'TestLoop', 'ValLoop', 'build_dataloader', 'find_latest_checkpoint',
-    'load_checkpoint', 'pseudo_collate', 'save_checkpoint', 'train_step'
+    'pseudo_collate', 'read_checkpoint', 'save_checkpoint', 'train_step'
 ]

@@ -18,31 +18,21 @@ and renamed over the target (``os.replace`` is atomic), so a crash or a full
 disk never leaves a half-written checkpoint under a real name, and the
 previous checkpoint and the pointer to it stay intact.
 
-Reading also accepts checkpoints written by MMEngine / MMPose 1.x training,
-which pickle NumPy arrays (dataset meta) and MMEngine's ``HistoryBuffer``
-(log history). Those are read with ``weights_only=True`` too: NumPy's array
-constructors are allow-listed, and MMEngine's classes are replaced by inert
-stand-ins that only hold their pickled state (no MMEngine code runs, and
-none is needed). Any other class in a file is refused, with its name.
+Reading (``read_checkpoint``, also for MMEngine / MMPose 1.x training
+checkpoints) is in :mod:`posekit.models.utils.checkpoint`.
 """
 from __future__ import annotations
 
 import os
-import pickle
-import zipfile
 from collections import Counter, OrderedDict
 from typing import Any, Mapping
 
 import numpy as np
 import torch
 
+from posekit.models.utils.checkpoint import CheckpointError, read_checkpoint, state_dict_of
+
 POINTER = 'last_checkpoint'
-# modules whose pickled classes are replaced by stand-ins when reading
-_FOREIGN_MODULES = ('mmengine.', 'mmcv.', 'mmpose.', 'mmdet.', 'mmpretrain.')
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint that cannot be read or written (the message says why)."""
 
 
 # ------------------------------------------------------------------ writing
@@ -114,139 +104,6 @@ def _fsync_dir(directory: str) -> None:
         pass
     finally:
         os.close(fd)
-
-
-# ------------------------------------------------------------------ reading
-def load_checkpoint(path: str, map_location: Any = 'cpu') -> dict:
-    """Read a checkpoint file with ``torch.load(weights_only=True)``.
-
-    Raises:
-        FileNotFoundError: No such file.
-        CheckpointError: The file is truncated or corrupt, is not a dict, or
-            pickles a class that is not plain data.
-    """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'checkpoint not found: {path}')
-    try:
-        ckpt = _torch_load(path, map_location)
-    except pickle.UnpicklingError as e:
-        if 'Weights only load failed' not in str(e):
-            raise _unreadable(path, e) from e
-        ckpt = _load_foreign(path, map_location, e)
-    if not isinstance(ckpt, Mapping):
-        raise CheckpointError(f'{path} holds a {type(ckpt).__name__}, not a '
-                              'checkpoint dict')
-    return dict(ckpt)
-
-
-def _torch_load(path: str, map_location: Any) -> Any:
-    try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError:
-        raise
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
-            OSError, KeyError) as e:
-        raise _unreadable(path, e) from e
-
-
-def _unreadable(path: str, error: Exception) -> CheckpointError:
-    size = os.path.getsize(path)
-    return CheckpointError(
-        f'cannot read checkpoint {path} ({size} bytes): it is truncated or '
-        f'corrupt ({type(error).__name__}: {_first_sentence(error)}). '
-        f'posekit writes checkpoints atomically, so an earlier checkpoint in '
-        f'the same directory is intact; resume from it with --resume PATH.')
-
-
-def _first_sentence(error: Exception) -> str:
-    text = (str(error).splitlines() or [''])[0]
-    return text.split('. ')[0][:200]
-
-
-def _load_foreign(path: str, map_location: Any, error: Exception) -> Any:
-    """Read an MMEngine-written checkpoint: allow NumPy, stub MMEngine's classes."""
-    try:
-        needed = torch.serialization.get_unsafe_globals_in_checkpoint(path)
-    except Exception as e:  # noqa: BLE001 (not a readable archive at all)
-        raise _unreadable(path, e) from e
-    if not needed:  # the load failed for another reason than a class
-        raise _unreadable(path, error) from error
-    numpy_globals = _numpy_globals()
-    # dtype objects are rebuilt from their classes without naming them
-    allowed: list = [getattr(np.dtypes, n) for n in dir(np.dtypes)
-                     if n.endswith('DType')]
-    for name in needed:
-        if name in numpy_globals:
-            allowed.append((numpy_globals[name], name))
-        elif name == 'builtins.getattr':
-            allowed.append((_stub_getattr, name))
-        elif name.startswith(_FOREIGN_MODULES):
-            allowed.append((_stub_class(name), name))
-        else:
-            raise CheckpointError(
-                f'{path} pickles {name!r}, which is neither plain data nor an '
-                f'MMEngine class; posekit reads checkpoints with '
-                f'torch.load(weights_only=True) and does not run pickled code')
-    with torch.serialization.safe_globals(allowed):
-        try:
-            return _torch_load(path, map_location)
-        except pickle.UnpicklingError as e:
-            raise CheckpointError(f'cannot read {path} safely: {e}') from e
-
-
-def _numpy_globals() -> dict[str, Any]:
-    """Names under which pickles refer to NumPy's array/scalar constructors."""
-    try:
-        from numpy._core import multiarray
-    except ImportError:  # NumPy 1.x
-        from numpy.core import multiarray
-    out: dict[str, Any] = {'numpy.ndarray': np.ndarray, 'numpy.dtype': np.dtype}
-    for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
-        out[f'{module}._reconstruct'] = multiarray._reconstruct
-        out[f'{module}.scalar'] = multiarray.scalar
-    return out
-
-
-class ForeignObject:
-    """Stand-in for an object of an MMEngine class: keeps its pickled state."""
-
-    foreign_name = '?'
-
-    def __setstate__(self, state: Any) -> None:
-        self.__dict__['state'] = state
-
-    def __repr__(self) -> str:
-        return f'<{self.foreign_name} (not loaded)>'
-
-
-_STUBS: dict[str, type] = {}
-
-
-def _stub_class(name: str) -> type:
-    if name not in _STUBS:
-        _STUBS[name] = type(name.rsplit('.', 1)[-1], (ForeignObject,),
-                            {'foreign_name': name})
-    return _STUBS[name]
-
-
-def _stub_getattr(obj: Any, attr: str) -> str:
-    """``getattr`` restricted to stand-in classes (MMEngine pickles bound
-    statistics methods of HistoryBuffer this way); returns a placeholder."""
-    if isinstance(obj, type) and issubclass(obj, ForeignObject):
-        return f'<{obj.foreign_name}.{attr}>'
-    raise CheckpointError(f'refusing getattr({obj!r}, {attr!r}) in a checkpoint')
-
-
-def model_state_dict(checkpoint: Mapping) -> 'OrderedDict[str, torch.Tensor]':
-    """The model weights of a checkpoint: its ``state_dict`` (or ``model``)
-    entry, or the dict itself; a leading ``module.`` is removed from keys."""
-    for key in ('state_dict', 'model'):
-        if isinstance(checkpoint.get(key), Mapping):
-            checkpoint = checkpoint[key]
-            break
-    return OrderedDict((k[7:] if k.startswith('module.') else k, v)
-                       for k, v in checkpoint.items())
 
 
 # ------------------------------------------------------------ work dirs

@@ -271,12 +271,15 @@ class Runner:
 
     def load_checkpoint(self, path: str, strict: bool = False) -> dict:
         """Load a checkpoint's weights into the model (non-strict: mismatches
-        are warned about); MMEngine/MMPose checkpoints are accepted."""
+        are warned about); MMEngine/MMPose 1.x checkpoints are accepted, and
+        MMPose 0.x head names are upgraded."""
+        from posekit.models.heads import upgrade_legacy_keys
         from posekit.models.utils.checkpoint import load_state_dict
-        checkpoint = ckpt_io.load_checkpoint(path, map_location='cpu')
+        checkpoint = ckpt_io.read_checkpoint(path)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         core = unwrap_model(self.model)
-        load_state_dict(core, ckpt_io.model_state_dict(checkpoint), strict=strict)
+        weights = upgrade_legacy_keys(core, ckpt_io.state_dict_of(checkpoint))
+        load_state_dict(core, weights, strict=strict)
         dataset_meta = checkpoint.get('meta', {}).get('dataset_meta')
         if dataset_meta is not None and getattr(core, 'dataset_meta', 0) is None:
             core.dataset_meta = dataset_meta

@@ -179,3 +179,33 @@ def test_sync_batchnorm_becomes_plain_batchnorm():
     results = inference_topdown(model, str(IMAGE), BOXES)
     assert [r.pred_instances.keypoints.shape for r in results] == [
         (1, 17, 2)] * 2
+
+
+def test_mmpose_training_checkpoint(tmp_path):
+    """A whole checkpoint written by MMPose 1.3.2 training (optimizer state,
+    MMEngine's message hub, numpy dataset meta) loads for inference."""
+    data = ROOT / 'tests/engine/data'
+    model = init_model(data / 'td-hm_tiny_synthetic.py',
+                       data / 'mmpose132_td-hm_res18-w4_epoch_1.pth')
+    from posekit.models.utils import read_checkpoint as read_whole_file
+    raw = read_whole_file(data / 'mmpose132_td-hm_res18-w4_epoch_1.pth')
+    assert {'optimizer', 'message_hub'} <= raw.keys()
+    for key, value in raw['state_dict'].items():
+        assert torch.equal(model.state_dict()[key], value), key
+    np.testing.assert_array_equal(model.dataset_meta['sigmas'],
+                                  raw['meta']['dataset_meta']['sigmas'])
+
+
+def test_mmpose_0x_checkpoint_names(tmp_path):
+    """MMPose 0.x saved the head as 'keypoint_head' and RLE's flow under
+    'loss': such a file loads into the 1.x model, the same weights."""
+    config = ROOT / 'tests/data/configs/td_rle_res18-tiny_coco_fixture.py'
+    torch.manual_seed(0)
+    state = MODELS.build(Config.fromfile(str(config)).model).state_dict()
+    old = {k.replace('head.', 'keypoint_head.', 1).replace('loss_module.', 'loss.'): v
+           for k, v in state.items()}
+    assert any(k.startswith('keypoint_head.loss.') for k in old)
+    torch.save(dict(state_dict=old), tmp_path / 'v0.pth')
+    model = init_model(config, tmp_path / 'v0.pth')
+    for key, value in state.items():
+        assert torch.equal(model.state_dict()[key], value), key

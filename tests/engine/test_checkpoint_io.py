@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from posekit.engine.checkpoint import (CheckpointError, find_latest_checkpoint,
-                                       load_checkpoint, model_state_dict,
-                                       save_checkpoint, to_plain, write_pointer)
+from posekit.engine.checkpoint import (find_latest_checkpoint, save_checkpoint, to_plain,
+                                       write_pointer)
+from posekit.models.utils.checkpoint import CheckpointError, read_checkpoint, state_dict_of
 
 from .conftest import MMPOSE_CKPT
 
@@ -42,7 +42,7 @@ def test_interrupted_write_keeps_the_old_file(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(dict(state_dict=dict(w=torch.ones(1))), path)
     monkeypatch.undo()
-    assert torch.equal(load_checkpoint(path)['state_dict']['w'], torch.zeros(1))
+    assert torch.equal(read_checkpoint(path)['state_dict']['w'], torch.zeros(1))
     assert [p.name for p in tmp_path.iterdir()] == ['epoch_1.pth']
 
 
@@ -56,18 +56,18 @@ def test_damaged_files_give_a_clear_error(tmp_path, damage):
     else:
         path.write_bytes(b'not a checkpoint' if damage == 'garbage' else b'')
     with pytest.raises(CheckpointError, match='epoch_3.pth.*truncated or corrupt'):
-        load_checkpoint(path)
+        read_checkpoint(path)
     with pytest.raises(FileNotFoundError, match='checkpoint not found'):
-        load_checkpoint(tmp_path / 'missing.pth')
+        read_checkpoint(tmp_path / 'missing.pth')
 
 
 def test_mmengine_checkpoint_reads_with_stand_ins():
-    ckpt = load_checkpoint(MMPOSE_CKPT)
+    ckpt = read_checkpoint(MMPOSE_CKPT)
     assert {'meta', 'state_dict', 'optimizer', 'param_schedulers', 'message_hub'} <= ckpt.keys()
     scalars = ckpt['message_hub']['log_scalars']
     assert 'mmengine.logging.history_buffer.HistoryBuffer' in repr(scalars['train/lr'])
     assert isinstance(ckpt['meta']['dataset_meta']['sigmas'], np.ndarray)
-    weights = model_state_dict(ckpt)
+    weights = state_dict_of(ckpt)
     assert 'backbone.conv1.weight' in weights and 'head.final_layer.weight' in weights
     # plain torch.load(weights_only=True) refuses the file; posekit does not run its pickles
     with pytest.raises(Exception, match='Weights only load failed'):
@@ -92,7 +92,7 @@ def test_a_foreign_class_is_refused(tmp_path):
     finally:
         del sys.modules['evil_pkg']
     with pytest.raises(CheckpointError, match="pickles 'posix.getcwd'|pickles 'os.getcwd'"):
-        load_checkpoint(tmp_path / 'evil.pth')
+        read_checkpoint(tmp_path / 'evil.pth')
     assert pickle  # noqa
 
 

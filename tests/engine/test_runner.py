@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from posekit.engine import Hook, Runner
-from posekit.engine.checkpoint import CheckpointError, load_checkpoint
+from posekit.models.utils.checkpoint import CheckpointError, read_checkpoint
 
 from .conftest import MMPOSE_CKPT, ROOT, max_abs_diff, state_of
 
@@ -21,10 +21,23 @@ def _files(work_dir) -> set[str]:
     return {p.name for p in Path(work_dir).iterdir() if p.is_file()}
 
 
+class _EpochProbe(torch.nn.Module):
+    """A module whose loss would depend on the epoch (as DSNTHead's lambda_t)."""
+
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+
+    def set_epoch(self, epoch):
+        self.epochs.append(epoch)
+
+
 def test_two_epochs_write_checkpoints_logs_and_config(tiny_cfg):
     cfg = tiny_cfg()
     runner = Runner.from_cfg(cfg)
+    runner.model.head.probe = probe = _EpochProbe()
     model = runner.train()
+    assert probe.epochs == [0, 1]  # told before each epoch's first batch
     work = Path(cfg.work_dir)
     files = _files(work)
     assert {'epoch_1.pth', 'epoch_2.pth', 'last_checkpoint',
@@ -83,7 +96,7 @@ def test_max_keep_ckpts_and_save_best_less(tiny_cfg):
     assert sorted(f for f in files if f.startswith('epoch_')) == ['epoch_3.pth']
     first_best = next(e for e, s in scores if s == min(x for _, x in scores))
     assert [f for f in files if f.startswith('best_')] == [f'best_PCK_epoch_{first_best}.pth']
-    info = load_checkpoint(os.path.join(cfg.work_dir, 'epoch_3.pth'))['message_hub']
+    info = read_checkpoint(os.path.join(cfg.work_dir, 'epoch_3.pth'))['message_hub']
     assert info['runtime_info']['best_score'] == min(s for _, s in scores)
     assert info['runtime_info']['keep_ckpt_ids'] == [3]
 
@@ -107,7 +120,7 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(tiny_cfg):
     resumed = state_of(runner.train())
     assert max_abs_diff(reference, resumed) == 0
     # and the weights did change during the resumed part
-    epoch_1 = load_checkpoint(os.path.join(resumed_cfg.work_dir, 'epoch_1.pth'))
+    epoch_1 = read_checkpoint(os.path.join(resumed_cfg.work_dir, 'epoch_1.pth'))
     assert max_abs_diff(epoch_1['state_dict'], resumed) > 0
 
 
@@ -216,7 +229,7 @@ def test_corrupt_checkpoint_is_a_clear_error_and_the_previous_one_is_intact(tiny
         f.truncate(size // 2)  # a half-written file
     with pytest.raises(CheckpointError, match='epoch_2.pth.*truncated or corrupt'):
         Runner.from_cfg(tiny_cfg(resume=True)).train()
-    previous = load_checkpoint(str(work / 'epoch_1.pth'))
+    previous = read_checkpoint(str(work / 'epoch_1.pth'))
     assert previous['meta']['epoch'] == 1
     runner = Runner.from_cfg(tiny_cfg(resume=True, load_from=str(work / 'epoch_1.pth')))
     runner.train()
@@ -244,14 +257,14 @@ def test_a_failed_write_leaves_the_previous_checkpoint_and_pointer(tiny_cfg, mon
     assert not (work / 'epoch_2.pth').exists()
     assert not [p for p in work.iterdir() if '.tmp' in p.name]
     assert (work / 'last_checkpoint').read_text() == str(work / 'epoch_1.pth')
-    assert load_checkpoint(str(work / 'epoch_1.pth'))['meta']['epoch'] == 1
+    assert read_checkpoint(str(work / 'epoch_1.pth'))['meta']['epoch'] == 1
 
 
 def test_load_from_an_mmpose_training_checkpoint(tiny_cfg):
     """MMPose 1.3.2 wrote this file (ResNet-18 at width 4 on the COCO fixture);
     it pickles NumPy arrays and MMEngine's HistoryBuffer, and still loads with
     weights_only=True and strict key matching."""
-    ckpt = load_checkpoint(str(MMPOSE_CKPT))
+    ckpt = read_checkpoint(str(MMPOSE_CKPT))
     assert ckpt['meta']['mmengine_version'] == '0.10.7'
     cfg = tiny_cfg(load_from=str(MMPOSE_CKPT))
     runner = Runner.from_cfg(cfg)

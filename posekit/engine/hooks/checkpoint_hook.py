@@ -20,7 +20,7 @@ from math import inf
 from typing import Sequence
 
 from posekit.registry import HOOKS
-from ..checkpoint import load_checkpoint, save_checkpoint, write_pointer
+from ..checkpoint import read_checkpoint, save_checkpoint, write_pointer
 from ..dist import is_main_process
 from .hook import Hook
 
@@ -226,7 +226,7 @@ class CheckpointHook(Hook):
             os.remove(path)
 
     def _publish(self, runner, path: str) -> None:
-        checkpoint = load_checkpoint(path)
+        checkpoint = read_checkpoint(path)
         kept = {k: v for k, v in checkpoint.items() if k in self.published_keys}
         dropped = sorted(set(checkpoint) - set(kept))
         tmp = f'{path}.publish.tmp'

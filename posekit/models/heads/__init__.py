@@ -3,7 +3,7 @@ from .base_head import BaseHead
 from .cpm_head import CPMHead
 from .heatmap_head import HeatmapHead, ViPNASHead
 from .integral_regression_head import DSNTHead, IntegralRegressionHead
-from .legacy import upgrade_legacy_head_keys
+from .legacy import upgrade_legacy_head_keys, upgrade_legacy_keys
 from .regression_head import RegressionHead, RLEHead
 from .rtmcc_block import RTMCCBlock, Scale, ScaleNorm, rope
 from .rtmcc_head import RTMCCHead
@@ -13,5 +13,5 @@ __all__ = [
     'BaseHead', 'CPMHead', 'DSNTHead', 'HeatmapHead',
     'IntegralRegressionHead', 'RegressionHead', 'RLEHead', 'RTMCCBlock',
     'RTMCCHead', 'Scale', 'ScaleNorm', 'SimCCHead', 'ViPNASHead', 'rope',
-    'upgrade_legacy_head_keys'
+    'upgrade_legacy_head_keys', 'upgrade_legacy_keys'
 ]

@@ -17,7 +17,9 @@ does it here, on the state dict, before ``load_state_dict``:
   ``simplebaseline_head.final_layer``.
 
 Keys already in 1.x form are left alone, so applying this to a 1.x
-checkpoint changes nothing.
+checkpoint changes nothing. :func:`upgrade_legacy_keys` also renames the
+estimator's ``keypoint_head.`` (0.x) to ``head.``; ``init_model`` and the
+runner's checkpoint loading apply it.
 """
 from typing import Dict
 
@@ -70,3 +72,20 @@ def upgrade_legacy_head_keys(head: nn.Module, state_dict: Dict,
         out = {(sub + _rename(k[len(sub):], module) if k.startswith(sub)
                 else k): v for k, v in out.items()}
     return out
+
+
+def upgrade_legacy_keys(model: nn.Module, state_dict: Dict) -> Dict:
+    """A pose estimator's MMPose 0.x weights in 1.x form.
+
+    ``keypoint_head.*`` becomes ``head.*`` (when the checkpoint has no
+    ``head.*``), then :func:`upgrade_legacy_head_keys` renames the head's
+    layers. A model without a ``head`` gets ``state_dict`` unchanged.
+    """
+    head = getattr(model, 'head', None)
+    if not isinstance(head, nn.Module):
+        return state_dict
+    if not any(k.startswith('head.') for k in state_dict):
+        state_dict = {('head.' + k[len('keypoint_head.'):]
+                       if k.startswith('keypoint_head.') else k): v
+                      for k, v in state_dict.items()}
+    return upgrade_legacy_head_keys(head, state_dict)

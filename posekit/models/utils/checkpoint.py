@@ -7,16 +7,24 @@ with ``torch.load(weights_only=True)``, so no pickled code runs) or a
 from __future__ import annotations
 
 import os
+import pickle
 import warnings
+import zipfile
 from collections import OrderedDict
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import torch
 import torch.nn as nn
 
+# modules whose pickled classes are replaced by stand-ins when reading
+_FOREIGN_MODULES = ('mmengine.', 'mmcv.', 'mmpose.', 'mmdet.', 'mmpretrain.')
 _REMOTE_PREFIXES = ('http://', 'https://', 'torchvision://', 'open-mmlab://',
                     'openmmlab://', 'mmcls://', 'pavi://', 's3://', 'modelzoo://')
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be read or written (the message says why)."""
 
 
 def check_local_path(path: str) -> None:
@@ -29,16 +37,26 @@ def check_local_path(path: str) -> None:
             f'path (e.g. init_cfg=dict(type="Pretrained", checkpoint="/path/to/'
             f'weights.pth")).')
     if not os.path.isfile(path):
-        raise FileNotFoundError(f'checkpoint file not found: {path!r}')
+        raise FileNotFoundError(f'checkpoint not found: {path}')
 
 
 def read_checkpoint(path: str, map_location: str | torch.device = 'cpu') -> dict:
     """Read a whole checkpoint file (weights, meta, optimizer state...).
 
-    ``torch.load(weights_only=True)`` runs no pickled code. MMPose checkpoints
-    keep numpy arrays in ``meta.dataset_meta``; numpy's array and dtype types
-    (plain data) are allowed for the read. A ``.safetensors`` file (optional
-    ``safetensors`` package) gives its tensors.
+    ``.pth`` / ``.pt`` files are read with ``torch.load(weights_only=True)``,
+    so no pickled code runs. Checkpoints written by MMEngine / MMPose 1.x
+    training pickle NumPy arrays (dataset meta) and MMEngine's
+    ``HistoryBuffer`` (log history): NumPy's array constructors are
+    allow-listed for them, and MMEngine's classes are replaced by inert
+    stand-ins that only hold their pickled state (no MMEngine code runs, and
+    none is needed). Any other class in a file is refused, with its name. A
+    ``.safetensors`` file (optional ``safetensors`` package) gives its tensors.
+
+    Raises:
+        FileNotFoundError: No such file.
+        ValueError: ``path`` is a URL or a model-zoo name.
+        CheckpointError: The file is truncated or corrupt, is not a dict, or
+            pickles a class that is not plain data.
     """
     path = os.fspath(path)
     check_local_path(path)
@@ -51,16 +69,15 @@ def read_checkpoint(path: str, map_location: str | torch.device = 'cpu') -> dict
         device = str(map_location) if map_location is not None else 'cpu'
         return load_file(path, device=device)
     try:
-        with torch.serialization.safe_globals(_numpy_data_types()):
-            checkpoint = torch.load(path, map_location=map_location,
-                                    weights_only=True)
-    except Exception as e:  # noqa: BLE001 (re-raised with the file name)
-        raise RuntimeError(f'could not read checkpoint {path!r} with '
-                           f'torch.load(weights_only=True): {e}') from e
+        checkpoint = _torch_load(path, map_location)
+    except pickle.UnpicklingError as e:
+        if 'Weights only load failed' not in str(e):
+            raise _unreadable(path, e) from e
+        checkpoint = _load_foreign(path, map_location, e)
     if not isinstance(checkpoint, Mapping):
-        raise RuntimeError(f'checkpoint {path!r} holds a {type(checkpoint).__name__},'
-                           f' not a state_dict')
-    return checkpoint
+        raise CheckpointError(f'{path} holds a {type(checkpoint).__name__}, not a '
+                              'state_dict or checkpoint dict')
+    return dict(checkpoint)
 
 
 def state_dict_of(checkpoint: Mapping) -> 'OrderedDict[str, torch.Tensor]':
@@ -89,16 +106,104 @@ def load_checkpoint_file(path: str, map_location: str | torch.device = 'cpu'
     return state_dict_of(read_checkpoint(path, map_location))
 
 
-def _numpy_data_types() -> list:
-    """numpy types that pickled arrays and scalars need (data, no code)."""
-    core = getattr(np, '_core', None) or np.core
-    core = core.multiarray
-    # an empty array pickles its (empty) data as a bytes object
-    allowed = [bytes, np.ndarray, np.dtype, core._reconstruct, core.scalar,
-               (core._reconstruct, 'numpy.core.multiarray._reconstruct'),
-               (core.scalar, 'numpy.core.multiarray.scalar')]
-    allowed += [getattr(np.dtypes, n) for n in dir(np.dtypes) if n.endswith('DType')]
-    return allowed
+# ------------------------------------------------------- torch.load, safely
+def _torch_load(path: str, map_location: Any) -> Any:
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError:
+        raise
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
+            OSError, KeyError) as e:
+        raise _unreadable(path, e) from e
+
+
+def _unreadable(path: str, error: Exception) -> CheckpointError:
+    size = os.path.getsize(path)
+    return CheckpointError(
+        f'cannot read checkpoint {path} ({size} bytes): it is truncated or '
+        f'corrupt ({type(error).__name__}: {_first_sentence(error)}). '
+        f'posekit writes checkpoints atomically, so an earlier checkpoint in '
+        f'the same directory is intact; resume from it with --resume PATH.')
+
+
+def _first_sentence(error: Exception) -> str:
+    text = (str(error).splitlines() or [''])[0]
+    return text.split('. ')[0][:200]
+
+
+def _load_foreign(path: str, map_location: Any, error: Exception) -> Any:
+    """Read an MMEngine-written checkpoint: allow NumPy, stub MMEngine's classes."""
+    try:
+        needed = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    except Exception as e:  # noqa: BLE001 (not a readable archive at all)
+        raise _unreadable(path, e) from e
+    if not needed:  # the load failed for another reason than a class
+        raise _unreadable(path, error) from error
+    numpy_globals = _numpy_globals()
+    # dtype objects are rebuilt from their classes without naming them
+    allowed: list = [getattr(np.dtypes, n) for n in dir(np.dtypes)
+                     if n.endswith('DType')]
+    for name in needed:
+        if name in numpy_globals:
+            allowed.append((numpy_globals[name], name))
+        elif name == 'builtins.getattr':
+            allowed.append((_stub_getattr, name))
+        elif name.startswith(_FOREIGN_MODULES):
+            allowed.append((_stub_class(name), name))
+        else:
+            raise CheckpointError(
+                f'{path} pickles {name!r}, which is neither plain data nor an '
+                f'MMEngine class; posekit reads checkpoints with '
+                f'torch.load(weights_only=True) and does not run pickled code')
+    with torch.serialization.safe_globals(allowed):
+        try:
+            return _torch_load(path, map_location)
+        except pickle.UnpicklingError as e:
+            raise CheckpointError(f'cannot read {path} safely: {e}') from e
+
+
+def _numpy_globals() -> dict[str, Any]:
+    """Names under which pickles refer to NumPy's array/scalar constructors."""
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # NumPy 1.x
+        from numpy.core import multiarray
+    out: dict[str, Any] = {'numpy.ndarray': np.ndarray, 'numpy.dtype': np.dtype,
+                           'builtins.bytes': bytes}  # an empty array's data
+    for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+        out[f'{module}._reconstruct'] = multiarray._reconstruct
+        out[f'{module}.scalar'] = multiarray.scalar
+    return out
+
+
+class ForeignObject:
+    """Stand-in for an object of an MMEngine class: keeps its pickled state."""
+
+    foreign_name = '?'
+
+    def __setstate__(self, state: Any) -> None:
+        self.__dict__['state'] = state
+
+    def __repr__(self) -> str:
+        return f'<{self.foreign_name} (not loaded)>'
+
+
+_STUBS: dict[str, type] = {}
+
+
+def _stub_class(name: str) -> type:
+    if name not in _STUBS:
+        _STUBS[name] = type(name.rsplit('.', 1)[-1], (ForeignObject,),
+                            {'foreign_name': name})
+    return _STUBS[name]
+
+
+def _stub_getattr(obj: Any, attr: str) -> str:
+    """``getattr`` restricted to stand-in classes (MMEngine pickles bound
+    statistics methods of HistoryBuffer this way); returns a placeholder."""
+    if isinstance(obj, type) and issubclass(obj, ForeignObject):
+        return f'<{obj.foreign_name}.{attr}>'
+    raise CheckpointError(f'refusing getattr({obj!r}, {attr!r}) in a checkpoint')
 
 
 def select_prefix(state_dict: Mapping[str, torch.Tensor], prefix: str
