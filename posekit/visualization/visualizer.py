@@ -112,13 +112,20 @@ class Visualizer:
 
     def show(self, drawn_img: np.ndarray | None = None, win_name: str = 'image',
              wait_time: float = 0., continue_key: str = ' ') -> None:
-        """Show an RGB image in an OpenCV window (needs a display).
+        """Show an RGB image in an OpenCV window (needs a display and an
+        OpenCV built with window support; OSError otherwise).
 
         ``wait_time`` seconds; 0 waits for a key press (``continue_key`` is
         accepted for MMEngine's signature: any key continues).
         """
         image = self.get_image() if drawn_img is None else as_rgb_image(drawn_img)
-        cv2.imshow(win_name, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        try:
+            cv2.imshow(win_name, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        except cv2.error as e:
+            raise OSError('cannot show pictures: this OpenCV has no window support '
+                          '(opencv-python-headless, or no display); write them to '
+                          'files instead (out_file, --vis-out-dir), or install '
+                          'opencv-python on a machine with a display') from e
         cv2.waitKey(int(math.ceil(wait_time * 1000)))
 
     # ------------------------------------------------------------ backends

@@ -1,5 +1,6 @@
 """PoseLocalVisualizer on a COCO fixture image: colours, layout, backends."""
 import json
+import re
 from pathlib import Path
 
 import cv2
@@ -174,3 +175,11 @@ def test_meta_of_another_size_is_a_clear_error(meta):
     s.pred_instances = InstanceData(keypoints=np.zeros((1, 5, 2)), keypoint_scores=np.ones((1, 5)))
     with pytest.raises(ValueError, match='17 colours for 5 items'):
         vis.add_datasample('x', np.zeros((8, 8, 3), np.uint8), s)
+
+
+@pytest.mark.skipif(not re.search(r'GUI:\s+NONE', cv2.getBuildInformation()),
+                    reason='this OpenCV can open windows')
+def test_show_without_window_support_is_a_clear_error():
+    visualizer = PoseLocalVisualizer()
+    with pytest.raises(OSError, match='no window support'):
+        visualizer.show(np.zeros((4, 4, 3), np.uint8))
