@@ -277,7 +277,7 @@ def _providers(ort: Any, device: str) -> list:
                          f'{device!r}')
     available = ort.get_available_providers()
     if 'CUDAExecutionProvider' not in available:
-        raise RuntimeError(
+        raise ValueError(
             f'device {device!r}: this onnxruntime has no CUDA execution '
             f'provider (available: {", ".join(available)}); install '
             'onnxruntime-gpu instead of onnxruntime, or use device="cpu"')

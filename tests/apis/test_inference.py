@@ -140,6 +140,10 @@ def test_bad_inputs(model, tmp_path):
         inference_topdown(model, str(IMAGE), np.zeros((2, 5)))
     with pytest.raises(TypeError, match='config'):
         init_model(dict(model=None))
+    with pytest.raises(ValueError, match="expected 'cpu', 'cuda'"):
+        init_model(CONFIG, device='gpu')
+    with pytest.raises(ValueError, match='CUDA device'):
+        init_model(CONFIG, device=f'cuda:{torch.cuda.device_count()}')
 
 
 def test_mismatched_checkpoint_is_refused(weights, tmp_path):

@@ -183,6 +183,13 @@ def test_inferencer_onnx_backend_writes_what_pytorch_writes(files, tmp_path):
     assert diff.max() <= 2
 
 
+def test_cuda_without_the_cuda_provider_is_a_clear_error(files):
+    if 'CUDAExecutionProvider' in ort.get_available_providers():
+        pytest.skip('this onnxruntime has the CUDA provider')
+    with pytest.raises(ValueError, match='onnxruntime-gpu'):
+        OnnxNetwork(files['rle'][1], device='cuda')
+
+
 def test_mismatched_config_is_refused(files):
     with pytest.raises(ValueError, match=r'input_size.*head: file HeatmapHead'):
         init_onnx_model(str(CONFIGS['rtmcc']), files['heatmap'][1])
