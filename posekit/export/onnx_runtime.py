@@ -78,8 +78,11 @@ class OnnxNetwork:
                 raise ValueError('num_threads must be >= 1, got '
                                  f'{num_threads}')
             options.intra_op_num_threads = int(num_threads)
-        self.session = ort.InferenceSession(path, options,
-                                            providers=_providers(ort, device))
+        providers = _providers(ort, device)
+        try:
+            self.session = ort.InferenceSession(path, options, providers=providers)
+        except Exception as e:  # noqa: BLE001 (onnxruntime's own error types)
+            raise ValueError(f'{path}: onnxruntime cannot load it: {e}') from e
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
         graph_input = self.session.get_inputs()
         if len(graph_input) != 1:

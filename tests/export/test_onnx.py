@@ -190,6 +190,14 @@ def test_cuda_without_the_cuda_provider_is_a_clear_error(files):
         OnnxNetwork(files['rle'][1], device='cuda')
 
 
+def test_a_damaged_file_is_a_clear_error(files, tmp_path):
+    damaged = tmp_path / 'half.onnx'
+    data = files['rle'][1].read_bytes()
+    damaged.write_bytes(data[:len(data) // 2])
+    with pytest.raises(ValueError, match='half.onnx: onnxruntime cannot load it'):
+        OnnxNetwork(damaged)
+
+
 def test_mismatched_config_is_refused(files):
     with pytest.raises(ValueError, match=r'input_size.*head: file HeatmapHead'):
         init_onnx_model(str(CONFIGS['rtmcc']), files['heatmap'][1])
