@@ -1,10 +1,9 @@
 """init_model and inference_topdown on the COCO fixture images.
 
-The model is the small synthetic-data config. Its last layer is set so that
-every heatmap is constant: the decoded peak is then the heatmap's first
-pixel, i.e. the top-left corner of the crop, and each keypoint's score is
-that channel's constant. So the expected keypoints follow from the boxes
-alone, and the expected scores from the weights.
+The model is the conftest's: the small synthetic-data config whose last
+layer makes every heatmap constant, so the expected keypoints follow from
+the boxes alone (``constant_model.crop_corner``) and the expected scores
+from the weights (``constant_model.flip_scores``).
 """
 import importlib.util
 from pathlib import Path
@@ -19,19 +18,12 @@ from posekit.config import Config
 from posekit.registry import MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
+CONFIG = (ROOT / 'configs/body_2d_keypoint/topdown_heatmap/synthetic/'
+          'td-hm_res18-tiny_1xb32-30e_synthetic-128x96.py')  # the conftest's
 IMAGE = ROOT / 'tests/data/fixtures/coco/000000197388.jpg'  # 640x392
 # two people of the image, xyxy
 BOXES = np.array([[139.41, 102.25, 361.80, 343.82],
                   [287.17, 61.52, 362.05, 227.13]], np.float32)
-
-
-@pytest.fixture(autouse=True)
-def _expected(constant_model):
-    """The conftest's config and expected values, as this module's names."""
-    global CONFIG, FLIP_SCORES, _crop_corner
-    CONFIG = constant_model.config
-    FLIP_SCORES = constant_model.flip_scores
-    _crop_corner = constant_model.crop_corner
 
 
 @pytest.fixture
@@ -49,7 +41,7 @@ def test_init_model_loads_weights_and_meta(model, weights):
     assert model.cfg.model.backbone.init_cfg is None
 
 
-def test_two_boxes_one_batch(model, monkeypatch):
+def test_two_boxes_one_batch(model, monkeypatch, constant_model):
     shapes = []
     model.backbone.register_forward_hook(
         lambda m, args, out: shapes.append(tuple(args[0].shape)))
@@ -62,9 +54,9 @@ def test_two_boxes_one_batch(model, monkeypatch):
         assert pred.keypoints.shape == (1, 17, 2)
         assert pred.keypoint_scores.shape == (1, 17)
         np.testing.assert_allclose(pred.keypoints[0],
-                                   np.tile(_crop_corner(box), (17, 1)),
+                                   np.tile(constant_model.crop_corner(box), (17, 1)),
                                    atol=1e-3)
-        np.testing.assert_allclose(pred.keypoint_scores[0], FLIP_SCORES,
+        np.testing.assert_allclose(pred.keypoint_scores[0], constant_model.flip_scores,
                                    atol=1e-6)
         np.testing.assert_allclose(pred.bboxes, box[None])
         np.testing.assert_array_equal(pred.bbox_scores, [1.0])
@@ -72,7 +64,7 @@ def test_two_boxes_one_batch(model, monkeypatch):
         assert result.ori_shape == (392, 640)
 
 
-def test_real_weights_keep_keypoints_near_their_boxes(weights, tmp_path):
+def test_real_weights_keep_keypoints_near_their_boxes(weights, tmp_path, constant_model):
     state = dict(weights)
     torch.manual_seed(1)
     state['head.final_layer.weight'] = torch.randn_like(
@@ -84,7 +76,7 @@ def test_real_weights_keep_keypoints_near_their_boxes(weights, tmp_path):
     results = inference_topdown(model, str(IMAGE), BOXES)
     for result, box in zip(results, BOXES):
         kpts = result.pred_instances.keypoints[0]
-        corner = _crop_corner(box)
+        corner = constant_model.crop_corner(box)
         size = 2 * ((box[:2] + box[2:]) / 2 - corner)
         assert np.all(kpts >= corner - 1) and np.all(kpts <= corner + size)
 
@@ -116,7 +108,7 @@ def test_cfg_options_and_config_object(checkpoint):
     assert len(calls) == 1
 
 
-def test_merge_data_samples(checkpoint):
+def test_merge_data_samples(checkpoint, constant_model):
     model = init_model(CONFIG, checkpoint,
                        cfg_options={'model.test_cfg.output_heatmaps': True})
     results = inference_topdown(model, str(IMAGE), BOXES)
@@ -126,7 +118,7 @@ def test_merge_data_samples(checkpoint):
     heatmaps = merged.pred_fields.heatmaps
     assert heatmaps.shape == (17, 392, 640)
     # constant maps, warped into the boxes' crops: SCORES inside, 0 outside
-    np.testing.assert_allclose(heatmaps[:, 200, 250], FLIP_SCORES,
+    np.testing.assert_allclose(heatmaps[:, 200, 250], constant_model.flip_scores,
                                atol=1e-5)
     assert np.all(heatmaps[:, 5, 5] == 0)
 
@@ -160,7 +152,7 @@ def test_mismatched_checkpoint_is_refused(weights, tmp_path):
 
 @pytest.mark.skipif(importlib.util.find_spec('safetensors') is None,
                     reason='safetensors is not installed')
-def test_safetensors_checkpoint(weights, tmp_path):
+def test_safetensors_checkpoint(weights, tmp_path, constant_model):
     from safetensors.torch import save_file
     path = tmp_path / 'model.safetensors'
     save_file({k: v.contiguous() for k, v in weights.items()}, str(path))
@@ -168,7 +160,7 @@ def test_safetensors_checkpoint(weights, tmp_path):
     assert model.dataset_meta['dataset_name'] == 'coco'  # from the config
     result = inference_topdown(model, str(IMAGE), BOXES[:1])
     np.testing.assert_allclose(result[0].pred_instances.keypoint_scores[0],
-                               FLIP_SCORES, atol=1e-6)
+                               constant_model.flip_scores, atol=1e-6)
 
 
 def test_sync_batchnorm_becomes_plain_batchnorm():
