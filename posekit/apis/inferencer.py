@@ -65,6 +65,9 @@ class PoseInferencer:
                  num_threads: int | None = None) -> None:
         if backend not in BACKENDS:
             raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
+        if isinstance(pose2d, str) and not pose2d.endswith('.py') and not os.path.isfile(pose2d):
+            raise ValueError(f'pose2d {pose2d!r}: posekit has no model aliases (it '
+                             'downloads nothing); pass a config file (.py) and its weights')
         device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
         if backend == 'pytorch':
             if num_threads:
