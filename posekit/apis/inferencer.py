@@ -85,6 +85,9 @@ class PoseInferencer:
             self.model = init_onnx_model(pose2d, pose2d_weights, device=device,
                                          cfg_options=cfg_options, num_threads=num_threads)
         self.cfg = self.model.cfg
+        test_cfg = getattr(self.model, 'test_cfg', None)
+        self._config_heatmaps = isinstance(test_cfg, dict) and bool(
+            test_cfg.get('output_heatmaps', False))
         self.data_mode = self.cfg.get('data_mode', 'topdown')
         self.detector = load_detector(det_model) if det_model is not None else None
         if isinstance(det_cat_ids, int):
@@ -174,11 +177,13 @@ class PoseInferencer:
 
     # ------------------------------------------------------------------
     def _set_output_heatmaps(self, on: bool) -> None:
+        """Heatmaps when drawn, or when the config asks for them anyway."""
         test_cfg = getattr(self.model, 'test_cfg', None)
-        if isinstance(test_cfg, dict):
-            test_cfg['output_heatmaps'] = bool(on)
-        elif on:
-            raise ValueError('draw_heatmap: this model has no test_cfg to ask for heatmaps')
+        if not isinstance(test_cfg, dict):
+            if on:
+                raise ValueError('draw_heatmap: this model has no test_cfg to ask for heatmaps')
+            return
+        test_cfg['output_heatmaps'] = self._config_heatmaps or bool(on)
 
     def _predict(self, frame: Frame, boxes_of: BoxFile | None, bbox_thr: float,
                  nms_thr: float) -> PoseDataSample:

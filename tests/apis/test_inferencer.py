@@ -156,11 +156,17 @@ def test_pictures_are_drawn_where_the_keypoints_are(inferencer, constant_model, 
     assert not changed[300:, 500:].any()
 
 
-def test_draw_heatmap_stacks_the_overlay(inferencer):
+def test_draw_heatmap_stacks_the_overlay(inferencer, constant_model):
     [result] = inferencer(str(IMAGE), draw_heatmap=True, return_vis=True)
     assert result['visualization'].shape == (2 * 392, 640, 3)
-    [result] = inferencer(str(IMAGE), return_vis=True)
+    [result] = inferencer(str(IMAGE), return_vis=True, return_datasamples=True)
     assert result['visualization'].shape == (392, 640, 3)
+    assert 'pred_fields' not in result['predictions']
+    # heatmaps the config asks for stay on when none are drawn
+    asked = PoseInferencer(constant_model.config, constant_model.checkpoint, device='cpu',
+                           cfg_options={'model.test_cfg.output_heatmaps': True})
+    [result] = asked(str(IMAGE), return_datasamples=True)
+    assert result['predictions'].pred_fields.heatmaps.shape == (17, 392, 640)
 
 
 def test_bad_inputs(inferencer, constant_model, tmp_path, capsys):
