@@ -85,13 +85,8 @@ def init_model(config: str | os.PathLike | Config,
             state_dict.pop(key, None)
         load_state_dict(model, upgrade_legacy_keys(model, state_dict), strict=True)
         dataset_meta = meta.get('dataset_meta')
-    if dataset_meta is None:
-        dataset_meta = dataset_meta_from_config(config)
-    if dataset_meta is None:
-        warnings.warn('no dataset meta information in the checkpoint nor in '
-                      'the config; using COCO\'s', stacklevel=2)
-        dataset_meta = parse_pose_metainfo(COCO_METAINFO)
-    model.dataset_meta = dataset_meta
+    model.dataset_meta = dataset_meta if dataset_meta is not None else \
+        dataset_meta_or_coco(config)
     model.cfg = config
     model.to(device)
     if device.type == 'cpu':
@@ -172,6 +167,17 @@ def dataset_meta_from_config(config: Config) -> dict | None:
         if metainfo:
             return parse_pose_metainfo(metainfo)
     return None
+
+
+def dataset_meta_or_coco(config: Config) -> dict:
+    """:func:`dataset_meta_from_config`, or COCO's with a warning when the
+    config names none (for a checkpoint that carries no meta either)."""
+    dataset_meta = dataset_meta_from_config(config)
+    if dataset_meta is None:
+        warnings.warn('no dataset meta information in the checkpoint nor in '
+                      'the config; using COCO\'s', stacklevel=3)
+        dataset_meta = parse_pose_metainfo(COCO_METAINFO)
+    return dataset_meta
 
 
 def inference_topdown(model: nn.Module,

@@ -162,19 +162,12 @@ class OnnxPoseModel:
                  onnx_file: str | os.PathLike, device: str = 'cpu',
                  cfg_options: Mapping | None = None,
                  num_threads: int | None = None) -> None:
-        from posekit.apis.inference import (COCO_METAINFO, dataset_meta_from_config,
-                                            load_inference_config)
-        from posekit.datasets.metainfo import parse_pose_metainfo
+        from posekit.apis.inference import dataset_meta_or_coco, load_inference_config
         self.cfg = load_inference_config(config, cfg_options)
         self.network = OnnxNetwork(onnx_file, device, num_threads)
         self.estimator = _decoding_estimator(self.cfg)
         self.data_preprocessor = self.estimator.data_preprocessor
-        dataset_meta = dataset_meta_from_config(self.cfg)
-        if dataset_meta is None:
-            warnings.warn('no dataset meta information in the config; using '
-                          "COCO's", stacklevel=2)
-            dataset_meta = parse_pose_metainfo(COCO_METAINFO)
-        self.dataset_meta = dataset_meta
+        self.dataset_meta = dataset_meta = dataset_meta_or_coco(self.cfg)
         check_metadata(self.network, self.cfg, self.estimator, dataset_meta,
                        os.fspath(onnx_file))
 
