@@ -212,7 +212,11 @@ def inference_topdown(model: nn.Module,
         h, w = info['img'].shape[:2]
         bboxes = np.array([[0, 0, w, h]], dtype=np.float32)
     else:
-        bboxes = np.asarray(bboxes, dtype=np.float32)
+        # the caller's float type is kept, as in MMPose: float64 boxes give
+        # float64 centres and scales, hence another warp matrix than float32
+        bboxes = np.asarray(bboxes)
+        if not np.issubdtype(bboxes.dtype, np.floating):
+            bboxes = bboxes.astype(np.float64)
         if bboxes.ndim != 2 or bboxes.shape[1] != 4:
             raise ValueError('bboxes must have shape (N, 4), got '
                              f'{bboxes.shape}')

@@ -9,6 +9,7 @@ coordinates to crop coordinates unless ``inv=True``.
 import math
 from typing import Tuple
 
+import cv2
 import numpy as np
 
 
@@ -33,8 +34,14 @@ def get_warp_matrix(center: np.ndarray,
     on ``x = 0`` and ``x = ow``. In image coordinates (y down), a positive
     ``rot`` turns the crop window clockwise on screen, i.e. the output shows
     the content turned counter-clockwise, as ``cv2.getRotationMatrix2D``.
-    (MMPose builds the same matrix from three point pairs with
-    ``cv2.getAffineTransform``; this closed form agrees to float precision.)
+
+    The matrix is not computed in closed form: like MMPose, it is solved by
+    ``cv2.getAffineTransform`` from three point pairs (the centre, the middle
+    of the left edge and a third point a quarter turn from it) stored as
+    float32. That rounding moves the matrix by about 1e-7 relative, enough
+    to change which crop pixels round up a grey level in ``cv2.warpAffine``,
+    and so the network's input: an MMPose checkpoint gives MMPose's numbers
+    only with MMPose's matrix.
 
     Args:
         center (np.ndarray): (2,) float box centre ``(x, y)``, image pixels.
@@ -54,18 +61,48 @@ def get_warp_matrix(center: np.ndarray,
     """
     center, scale = _check_pair(center, 'center'), _check_pair(scale, 'scale')
     ow, oh = _check_pair(output_size, 'output_size')
-    center = center + scale * _check_pair(shift, 'shift')
+    offset = scale * _check_pair(shift, 'shift')
     if use_udp:
-        mat = _udp_matrix(center, scale, rot, (ow, oh))
+        mat = _udp_matrix(center + offset, scale, rot, (ow, oh))
         return _invert_affine(mat) if inv else mat
-    kx = ow / scale[0]
-    ky = kx if fix_aspect_ratio else oh / scale[1]
-    cos, sin = math.cos(math.radians(rot)), math.sin(math.radians(rot))
-    linear = np.array([[kx * cos, kx * sin], [-ky * sin, ky * cos]])
-    out_center = np.array([ow * 0.5, oh * 0.5])
-    mat = np.concatenate(
-        [linear, (out_center - linear @ center)[:, None]], axis=1)
-    return _invert_affine(mat) if inv else mat
+    src, dst = _point_pairs(center, offset, scale, rot, (ow, oh),
+                            fix_aspect_ratio)
+    return cv2.getAffineTransform(dst, src) if inv else \
+        cv2.getAffineTransform(src, dst)
+
+
+def _point_pairs(center, offset, scale, rot, output_size, fix_aspect_ratio
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(3, 2) float32 image points and the crop points they map to.
+
+    Each sum is rounded to float32 once, in MMPose's order (inputs in
+    float64, which holds float32 inputs exactly), so the points and the
+    solved matrix are MMPose's bit for bit.
+    """
+    ow, oh = output_size
+    rad = np.deg2rad(rot)
+    cos, sin = np.cos(rad), np.sin(rad)
+    half_w = -0.5 * scale[0]
+    src = np.zeros((3, 2), np.float32)
+    dst = np.zeros((3, 2), np.float32)
+    src[0] = center + offset
+    src[1] = center + np.array([cos * half_w, sin * half_w]) + offset
+    dst[0] = [ow * 0.5, oh * 0.5]
+    dst[1] = [0., oh * 0.5]
+    if fix_aspect_ratio:
+        src[2] = _quarter_turn(src[0], src[1])
+        dst[2] = _quarter_turn(dst[0], dst[1])
+    else:
+        half_h = -0.5 * scale[1]
+        src[2] = center + np.array([-sin * half_h, cos * half_h]) + offset
+        dst[2] = [ow * 0.5, 0.]
+    return src, dst
+
+
+def _quarter_turn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``b + R(90)(a - b)`` in float32: the third point of a right angle."""
+    d = a - b
+    return b + np.array([-d[1], d[0]], np.float32)
 
 
 def get_udp_warp_matrix(center: np.ndarray, scale: np.ndarray, rot: float,
