@@ -17,12 +17,29 @@ Conventions kept from MMPose because checkpoints and configs depend on them:
   pictures, and so does posekit's: right-side orange ``[255, 128, 0]``);
 * empty ``sigmas`` (or ``joint_weights``) mean "not defined for this dataset"
   (face, hand, 3D sets): they parse to arrays of shape ``(0,)``.
+
+Some of MMPose 1.3.2's own meta files have slips that its loader lets
+through; a config run inside an MMPose checkout reads those files, so they
+load here too, with one warning per file naming each entry (``QUIRKS``):
+
+* an entry's ``id`` differs from its key (``coco_wholebody_face.py``,
+  ``coco_wholebody_openpose.py``, ``deepfashion_full.py``): the key is the
+  id, as in MMPose, which ignores ``id``;
+* a ``swap`` partner that does not swap back (``deepfashion2.py``'s
+  ``vest_kpt9`` -> ``vest_kpt13`` -> nothing): kept one-way, as MMPose's
+  ``flip_indices`` have it (posekit's own ``deepfashion2.py`` pairs them);
+* fewer ``joint_weights`` than keypoints (``coco_aic.py``,
+  ``humanart_aic.py``: 18 for 19): the missing ones are 1.0 (MMPose keeps 18
+  and fails if the weights are ever used).
+
+Anything else inconsistent still raises: MMPose could not use it either.
 """
 from __future__ import annotations
 
 import copy
 import functools
 import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -138,7 +155,8 @@ def _parse(info: Mapping, source: str) -> dict:
     missing = [k for k in REQUIRED_KEYS if k not in info]
     if missing:
         raise ValueError(f'{source}: dataset_info lacks required keys {missing}')
-    keypoints = _check_keypoints(info['keypoint_info'], source)
+    quirks: list[str] = []
+    keypoints = _check_keypoints(info['keypoint_info'], source, quirks)
     num = len(keypoints)
     name2id = {kpt['name']: kid for kid, kpt in keypoints}
     links = _check_links(info['skeleton_info'], name2id, source)
@@ -165,17 +183,26 @@ def _parse(info: Mapping, source: str) -> dict:
         num_skeleton_links=len(links),
         skeleton_links=[ids for ids, _ in links],
         skeleton_link_colors=_colors([color for _, color in links]),
-        dataset_keypoint_weights=_per_keypoint(info, 'joint_weights', num, source),
+        dataset_keypoint_weights=_joint_weights(info, num, source, quirks),
         sigmas=_per_keypoint(info, 'sigmas', num, source),
     )
     if 'stats_info' in info:
         parsed['stats_info'] = {name: np.array(value, dtype=np.float32)
                                 for name, value in info['stats_info'].items()}
+    if quirks:
+        # files are parsed once (cached), so this is one warning per file
+        warnings.warn(f'{source}: loaded despite slips that MMPose lets through: '
+                      + '; '.join(quirks),
+                      stacklevel=2)
     return parsed
 
 
-def _check_keypoints(keypoint_info: Any, source: str) -> list[tuple[int, dict]]:
-    """Validate ``keypoint_info``; return ``[(id, entry)]`` sorted by id."""
+def _check_keypoints(keypoint_info: Any, source: str, quirks: list[str]
+                     ) -> list[tuple[int, dict]]:
+    """Validate ``keypoint_info``; return ``[(id, entry)]`` sorted by id.
+
+    The slips MMPose accepts (module docstring) are appended to ``quirks``.
+    """
     if not isinstance(keypoint_info, Mapping):
         raise ValueError(f'{source}: keypoint_info must be a dict {{id: dict(...)}}')
     keys = list(keypoint_info)
@@ -189,8 +216,8 @@ def _check_keypoints(keypoint_info: Any, source: str) -> list[tuple[int, dict]]:
         if not isinstance(kpt, Mapping) or 'name' not in kpt:
             raise ValueError(f'{where} must be a dict with a `name`')
         if 'id' in kpt and kpt['id'] != kid:
-            raise ValueError(f"{where} ({kpt['name']!r}) has id={kpt['id']!r}; "
-                             f'the id must equal its key {kid}')
+            quirks.append(f"keypoint_info[{kid}] ({kpt['name']!r}) has "
+                          f"id={kpt['id']!r}: its key {kid} is its id")
         if kpt['name'] in names:
             raise ValueError(f"{where}: duplicate keypoint name {kpt['name']!r} "
                              f"(also keypoint {names[kpt['name']]})")
@@ -210,8 +237,9 @@ def _check_keypoints(keypoint_info: Any, source: str) -> list[tuple[int, dict]]:
                              f'of this dataset')
         back = keypoint_info[names[swap]].get('swap', '')
         if back != kpt['name']:
-            raise ValueError(f'{where}: swap partner {swap!r} is not mutual '
-                             f'({swap!r} swaps with {back!r})')
+            partner = f'with {back!r}' if back else 'with no keypoint'
+            quirks.append(f"keypoint_info[{kid}] ({kpt['name']!r}) swaps with "
+                          f'{swap!r}, which swaps {partner}: flipped one way only')
     return [(kid, keypoint_info[kid]) for kid in sorted(keys)]
 
 
@@ -246,6 +274,20 @@ def _check_color(color: Any, where: str) -> None:
 
 def _colors(colors: list) -> np.ndarray:
     return np.array(colors, dtype=np.uint8).reshape(-1, 3)
+
+
+def _joint_weights(info: Mapping, num: int, source: str,
+                   quirks: list[str]) -> np.ndarray:
+    """``joint_weights`` as (K,) or (0,) float32; fewer than K are padded
+    with 1.0 (a quirk, see the module docstring)."""
+    given = len(info['joint_weights']) if isinstance(
+        info['joint_weights'], (list, tuple)) else None
+    if given is not None and 0 < given < num:
+        quirks.append(f'joint_weights has {given} values for {num} keypoints: '
+                      f'the missing {num - given} set to 1.0')
+        return np.array(list(info['joint_weights']) + [1.0] * (num - given),
+                        dtype=np.float32)
+    return _per_keypoint(info, 'joint_weights', num, source)
 
 
 def _per_keypoint(info: Mapping, key: str, num: int, source: str) -> np.ndarray:
