@@ -2,7 +2,7 @@
 KeypointPartitionMetric, against numbers from MMPose 1.3.2.
 
 MMPose was fed the very same data samples (conftest.py); the results must be
-equal (P-MPJPE: to 1e-7 relative, as its SVD runs batched here).
+equal (MPJPE's: to float32 rounding, see test_mpjpe).
 """
 import json
 
@@ -165,8 +165,12 @@ def test_mpjpe(make, mode):
     result = make.run(dict(type='MPJPE', mode=mode), None, make.lifting(0))
     expected = MMPOSE[f'mpjpe_{mode}']
     assert list(result) == list(expected)
+    # the keypoints are float32 and both compute in float32 (P-MPJPE's SVD:
+    # batched here, one by one in MMPose, on whatever LAPACK kernels): each
+    # error is a few float32 roundings (6e-8) of values ~300 mm off, the
+    # alignment adds the SVD's ~1e-6 relative. 1e-5 bounds that anywhere.
     for key, value in expected.items():
-        assert result[key] == pytest.approx(value, rel=1e-7, abs=0)
+        assert result[key] == pytest.approx(value, rel=1e-5, abs=0)
     skipped = make.run(dict(type='MPJPE', mode=mode,
                             skip_list=['S9_Directions_1', 'S10_Eating_2']),
                        None, make.lifting(0))

@@ -14,8 +14,10 @@ import io
 import json
 import re
 import sys
+import warnings
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -136,24 +138,67 @@ def test_dynamic_batch_matches_torch(files, kind):
             assert np.abs(a - b).max() < 1e-4 * np.abs(b).max()
 
 
+def decided(scores: np.ndarray, margin: float) -> np.ndarray:
+    """(K,) True where the argmax over each row of ``scores (K, ...)``, and
+    MSRA's quarter-pixel step toward the higher neighbour, cannot change
+    when every value moves by less than ``margin / 2``."""
+    flat = scores.reshape(len(scores), -1)
+    top2 = np.sort(flat, axis=1)[:, -2:]
+    ok = top2[:, 1] - top2[:, 0] > margin
+    if scores.ndim == 3:  # heatmaps: the neighbour differences keep their sign
+        k = np.arange(len(scores))
+        y, x = np.unravel_index(flat.argmax(1), scores.shape[1:])
+        h, w = scores.shape[1:]
+        xs, ys = np.clip([x - 1, x + 1], 0, w - 1), np.clip([y - 1, y + 1], 0, h - 1)
+        ok &= np.abs(scores[k, y, xs[1]] - scores[k, y, xs[0]]) > margin
+        ok &= np.abs(scores[k, ys[1], x] - scores[k, ys[0], x]) > margin
+    return ok
+
+
 @pytest.mark.parametrize('kind', ['heatmap', 'rtmcc', 'rle'])
 def test_inference_topdown_matches_torch(files, kind):
+    """ONNX Runtime's network outputs equal PyTorch's to 1e-4 of their
+    largest magnitude (test above); what the decoded results guarantee
+    follows from that. On a random model some argmaxes are near ties:
+    only keypoints whose decoding that error cannot flip are compared."""
     ckpt, onnx_file = files[kind]
-    model = init_model(str(CONFIGS[kind]), str(ckpt))
+    options = {'model.test_cfg.output_heatmaps': kind != 'rle'}
+    model = init_model(str(CONFIGS[kind]), str(ckpt), cfg_options=options)
     onnx_model = init_onnx_model(str(CONFIGS[kind]), onnx_file, num_threads=2)
     assert onnx_model.cfg.model.test_cfg.flip_test
     assert onnx_model.dataset_meta['num_keypoints'] == 17
-    expected = inference_topdown(model, str(IMAGE), BOXES)
+    magnitudes = []  # of the network's outputs, flipped batch included
+    last = dict(heatmap=['final_layer'], rtmcc=['cls_x', 'cls_y'], rle=['fc'])[kind]
+    for name in last:
+        getattr(model.head, name).register_forward_hook(
+            lambda module, args, out: magnitudes.append(float(out.abs().max())))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # SimCC: vectors normalised for display
+        expected = inference_topdown(model, str(IMAGE), BOXES)
     got = inference_topdown(onnx_model, str(IMAGE), BOXES)
     assert len(got) == len(BOXES)
+    error = 1e-4 * max(magnitudes)  # of any output value, flip-averaged too
+    checked = 0
     for a, b in zip(got, expected):
-        a, b = a.pred_instances, b.pred_instances
-        assert a.keypoints.shape == (1, 17, 2)
-        np.testing.assert_allclose(a.keypoints, b.keypoints, rtol=0,
-                                   atol=1e-3)
-        np.testing.assert_allclose(a.keypoint_scores, b.keypoint_scores,
-                                   rtol=0, atol=1e-4)
-        np.testing.assert_array_equal(a.bboxes, b.bboxes)
+        pa, pb = a.pred_instances, b.pred_instances
+        assert pa.keypoints.shape == (1, 17, 2)
+        np.testing.assert_array_equal(pa.bboxes, pb.bboxes)
+        # scores are output values (maxima): they move by the error at most
+        np.testing.assert_allclose(pa.keypoint_scores, pb.keypoint_scores,
+                                   rtol=0, atol=error)
+        if kind == 'rle':
+            # coordinates in crop units: error * crop size in image pixels
+            mask, tol = np.ones(17, bool), error * b.input_scale.max()
+        elif kind == 'heatmap':
+            mask, tol = decided(b.pred_fields.heatmaps.numpy(), 2 * error), 1e-3
+        else:  # the display copies of the vectors are scaled by 1 / max(peak, 1)
+            x, y = pb.keypoint_x_labels[0], pb.keypoint_y_labels[0]
+            mask = decided(x, 2 * error) & decided(y, 2 * error)
+            tol = 1e-3
+        checked += mask.sum()
+        np.testing.assert_allclose(pa.keypoints[0][mask], pb.keypoints[0][mask],
+                                   rtol=0, atol=tol)
+    assert checked >= 17 * len(BOXES) // 2  # most keypoints are decided
     # the poses differ between boxes: the batch was not mixed up
     assert np.abs(got[0].pred_instances.keypoints
                   - got[1].pred_instances.keypoints).min() > 1
@@ -180,7 +225,21 @@ def test_inferencer_onnx_backend_writes_what_pytorch_writes(files, tmp_path):
     # heatmaps came out of the ONNX model too: the picture has the overlay below
     assert ours['visualization'].shape == (2 * 392, 640, 3)
     diff = np.abs(ours['visualization'].astype(int) - theirs['visualization'].astype(int))
-    assert diff.max() <= 2
+    # top: keypoints and links drawn at rounded pixels, for scores > 0.3;
+    # identical wherever both backends round and threshold alike
+    kpts = [np.array([p['keypoints'] for p in r['predictions']]) for r in (ours, theirs)]
+    scores = [np.array([p['keypoint_scores'] for p in r['predictions']]) for r in (ours, theirs)]
+    if (np.array_equal(np.round(kpts[0]), np.round(kpts[1]))
+            and np.array_equal(scores[0] > 0.3, scores[1] > 0.3)):
+        assert diff[:392].max() == 0
+    # bottom: the jet colour of the heat, blended with opacity 0.6 * heat
+    # (both scaled by the peak). Heatmaps that agree to 1e-4 of their peak
+    # move the opacity by at most 0.6 * 255 * 1e-4 = 0.015 grey levels and
+    # the colour index (heat * 255, truncated) by at most one step of the
+    # colormap; rounding the blend adds at most one more level.
+    jet = cv2.applyColorMap(np.arange(256, dtype=np.uint8)[:, None], cv2.COLORMAP_JET)
+    step = np.abs(np.diff(jet[:, 0].astype(int), axis=0)).max()  # 5
+    assert diff[392:].max() <= int(0.6 * step + 0.015) + 1
 
 
 def test_cuda_without_the_cuda_provider_is_a_clear_error(files):
