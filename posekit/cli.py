@@ -27,6 +27,8 @@ COMMANDS = {
     'train': ('posekit.commands.train', 'train a model from a config'),
     'test': ('posekit.commands.test', 'evaluate a checkpoint on the test set'),
     'export': ('posekit.commands.export', 'export a model to ONNX'),
+    'convert-distill': ('posekit.commands.convert_distill',
+                        'turn a DWPose distiller checkpoint into a student checkpoint'),
     'plot-log': ('posekit.commands.plot_log', 'draw the training curves of a work dir'),
     'infer': ('posekit.commands.infer',
               'estimate poses in images, folders or videos; draw them, write JSON'),

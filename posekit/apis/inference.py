@@ -39,6 +39,10 @@ def init_model(config: str | os.PathLike | Config,
                cfg_options: Mapping | None = None) -> nn.Module:
     """Build a pose estimator for inference, optionally with weights.
 
+    A DWPose distillation config builds the ``DWPoseDistiller`` (teacher and
+    student; it predicts with the student) and a distiller checkpoint loads
+    into it; its ``teacher_pretrained`` is never loaded here.
+
     Args:
         config (str | Path | Config): A config file or a loaded config (not
             modified; the model keeps its own copy as ``model.cfg``).
@@ -74,8 +78,7 @@ def init_model(config: str | os.PathLike | Config,
             '(same use with inference_topdown)')
     device = check_device(device)
     config = load_inference_config(config, cfg_options)
-    if 'init_cfg' in config.model.backbone:
-        config.model.backbone.init_cfg = None  # never fetch pretrained weights
+    _drop_pretrained(config.model)
 
     model = _revert_sync_batchnorm(MODELS.build(config.model))
     dataset_meta = None
@@ -95,6 +98,18 @@ def init_model(config: str | os.PathLike | Config,
         model.to(memory_format=torch.channels_last)
     model.eval()
     return model
+
+
+def _drop_pretrained(model_cfg: Mapping) -> None:
+    """Never fetch pretrained weights at build time: the backbone's
+    ``init_cfg`` and a distiller's ``teacher_pretrained`` (often URLs) are
+    cleared. (Neither is applied without ``init_weights``, which init_model
+    does not call, as in MMPose; clearing them keeps it that way.)"""
+    backbone = model_cfg.get('backbone')
+    if isinstance(backbone, Mapping) and 'init_cfg' in backbone:
+        backbone['init_cfg'] = None
+    if model_cfg.get('teacher_pretrained') is not None:
+        model_cfg['teacher_pretrained'] = None
 
 
 def check_device(device: str | torch.device) -> torch.device:

@@ -148,11 +148,12 @@ class EpochBasedTrainLoop(_TrainLoop):
         runner = self.runner
         runner.call_hook('before_train_epoch')
         runner.model.train()
-        # modules whose loss changes with the epoch (DSNTHead's lambda_t)
-        # read it here; MMPose's read it from the message hub
+        # modules whose loss changes with the epoch (DSNTHead's lambda_t,
+        # DWPoseDistiller's decay) read it here, with the number of epochs;
+        # MMPose's read both from its message hub
         for module in unwrap_model(runner.model).modules():
             if callable(getattr(module, 'set_epoch', None)):
-                module.set_epoch(self.epoch)
+                module.set_epoch(self.epoch, self.max_epochs)
         done = self.iter - self.epoch * len(self.dataloader)  # > 0 after a mid-epoch resume
         self._skip_samples(done)
         for batch_idx, data_batch in enumerate(self.dataloader, start=max(done, 0)):

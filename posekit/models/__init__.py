@@ -3,5 +3,5 @@
 Importing this package imports every subpackage, which registers each
 component in ``posekit.registry.MODELS``.
 """
-from . import (backbones, data_preprocessors, heads, losses, necks,  # noqa: F401
-               pose_estimators, utils)
+from . import (backbones, data_preprocessors, distillers, heads,  # noqa: F401
+               losses, necks, pose_estimators, utils)

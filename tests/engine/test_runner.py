@@ -28,8 +28,8 @@ class _EpochProbe(torch.nn.Module):
         super().__init__()
         self.epochs = []
 
-    def set_epoch(self, epoch):
-        self.epochs.append(epoch)
+    def set_epoch(self, epoch, max_epochs):
+        self.epochs.append((epoch, max_epochs))
 
 
 def test_two_epochs_write_checkpoints_logs_and_config(tiny_cfg):
@@ -37,7 +37,7 @@ def test_two_epochs_write_checkpoints_logs_and_config(tiny_cfg):
     runner = Runner.from_cfg(cfg)
     runner.model.head.probe = probe = _EpochProbe()
     model = runner.train()
-    assert probe.epochs == [0, 1]  # told before each epoch's first batch
+    assert probe.epochs == [(0, 2), (1, 2)]  # told before each epoch's first batch
     work = Path(cfg.work_dir)
     files = _files(work)
     assert {'epoch_1.pth', 'epoch_2.pth', 'last_checkpoint',

@@ -196,8 +196,9 @@ class DSNTHead(IntegralRegressionHead):
         self.lambda_t = lambda_t
         self.current_epoch = 0
 
-    def set_epoch(self, epoch: int) -> None:
-        """Tell the head the current (0-based) training epoch."""
+    def set_epoch(self, epoch: int, max_epochs: int | None = None) -> None:
+        """Tell the head the current (0-based) training epoch (the number of
+        epochs, which the training loop passes too, is not needed)."""
         self.current_epoch = epoch
 
     def loss(self, inputs: Sequence[Tensor], batch_data_samples: Sequence,
