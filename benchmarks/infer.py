@@ -79,7 +79,8 @@ def bench_posekit(name: str, iters: int, threads: int, onnx: bool) -> dict:
         model = init_model(config, ckpt, device='cpu')
         out['pytorch'] = time_calls(lambda: inference_topdown(model, img, BOXES), iters)
         if onnx:
-            from posekit.export import export_onnx, init_onnx_model
+            from posekit.apis import init_onnx_model
+            from posekit.export import export_onnx
             path = export_onnx(model, output=os.path.join(tmp, 'model.onnx'),
                                dynamic_batch=True)
             session = init_onnx_model(config, path, device='cpu', num_threads=threads)

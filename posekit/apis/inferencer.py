@@ -17,7 +17,6 @@ Outputs (both optional):
 """
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from typing import Iterator, Sequence
@@ -27,12 +26,12 @@ import numpy as np
 import torch
 
 from posekit.engine.logging import ProgressBar
-from posekit.structures import PoseDataSample
+from posekit.fileio import write_image, write_json
+from posekit.structures import PoseDataSample, merge_data_samples
+from .backends import BACKENDS, init_pose_model
 from .boxes import BoxFile, Detector, detect, load_detector, select_boxes
-from .inference import inference_bottomup, inference_topdown, init_model, merge_data_samples
+from .inference import inference_bottomup, inference_topdown
 from .sources import Frame, VideoWriter, count_frames, expand_inputs, iter_frames
-
-BACKENDS = ('pytorch', 'onnxruntime')
 
 
 class PoseInferencer:
@@ -68,22 +67,15 @@ class PoseInferencer:
         if isinstance(pose2d, str) and not pose2d.endswith('.py') and not os.path.isfile(pose2d):
             raise ValueError(f'pose2d {pose2d!r}: posekit has no model aliases (it '
                              'downloads nothing); pass a config file (.py) and its weights')
+        if backend == 'pytorch' and pose2d_weights is None:
+            warnings.warn('PoseInferencer: no pose2d_weights given: the model has '
+                          'random weights', stacklevel=2)
+        if backend == 'onnxruntime' and not pose2d_weights:
+            raise ValueError("backend='onnxruntime' needs pose2d_weights: the .onnx "
+                             'file written by posekit export')
         device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-        if backend == 'pytorch':
-            if num_threads:
-                torch.set_num_threads(num_threads)
-            if pose2d_weights is None:
-                warnings.warn('PoseInferencer: no pose2d_weights given: the model has '
-                              'random weights', stacklevel=2)
-            self.model = init_model(pose2d, pose2d_weights, device=device,
-                                    cfg_options=cfg_options)
-        else:
-            if not pose2d_weights:
-                raise ValueError("backend='onnxruntime' needs pose2d_weights: the .onnx "
-                                 'file written by posekit export')
-            from posekit.export import init_onnx_model
-            self.model = init_onnx_model(pose2d, pose2d_weights, device=device,
-                                         cfg_options=cfg_options, num_threads=num_threads)
+        self.model = init_pose_model(pose2d, pose2d_weights, backend, device,
+                                     cfg_options, num_threads)
         self.cfg = self.model.cfg
         test_cfg = getattr(self.model, 'test_cfg', None)
         self._config_heatmaps = isinstance(test_cfg, dict) and bool(
@@ -159,7 +151,7 @@ class PoseInferencer:
                 instances = instances_to_list(sample)
                 if pred_out_dir:
                     if frame.video is None:
-                        _write_json(os.path.join(pred_out_dir, _stem(frame.name) + '.json'),
+                        write_json(os.path.join(pred_out_dir, _stem(frame.name) + '.json'),
                                     instances)
                     else:
                         video_preds.setdefault(frame.video, []).append(
@@ -173,7 +165,7 @@ class PoseInferencer:
                 writer.close()
             for video, records in video_preds.items():
                 name = _stem(os.path.basename(video)) + '.json'
-                _write_json(os.path.join(pred_out_dir, name), records)
+                write_json(os.path.join(pred_out_dir, name), records)
 
     # ------------------------------------------------------------------
     def _set_output_heatmaps(self, on: bool) -> None:
@@ -222,10 +214,7 @@ class PoseInferencer:
                       videos: dict[str, VideoWriter]) -> None:
         bgr = cv2.cvtColor(picture, cv2.COLOR_RGB2BGR)
         if frame.video is None:
-            os.makedirs(out_dir, exist_ok=True)
-            path = os.path.join(out_dir, frame.name)
-            if not cv2.imwrite(path, bgr):
-                raise OSError(f'{path}: cannot write the picture')
+            write_image(os.path.join(out_dir, frame.name), bgr)
             return
         if frame.video not in videos:
             path = os.path.join(out_dir, _stem(frame.name) + '.mp4')
@@ -252,11 +241,3 @@ def instances_to_list(sample: PoseDataSample) -> list[dict]:
 
 def _stem(name: str) -> str:
     return os.path.splitext(name)[0]
-
-
-def _write_json(path: str, data) -> None:
-    os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
-    tmp = path + '.tmp'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        json.dump(data, f)
-    os.replace(tmp, path)

@@ -15,6 +15,8 @@ from typing import Iterator, Sequence
 import cv2
 import numpy as np
 
+from posekit.fileio import temporary_name
+
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
 
@@ -132,19 +134,26 @@ def _video_frames(path: str) -> Iterator[Frame]:
 
 
 class VideoWriter:
-    """Writes BGR frames to an mp4 (``mp4v``) with OpenCV, opened on the first frame."""
+    """Writes BGR frames to an mp4 (``mp4v``) with OpenCV, opened on the first frame.
+
+    The frames go to a hidden temporary file, renamed to ``path`` by
+    :meth:`close`: a run that dies midway leaves no truncated video under
+    the real name.
+    """
 
     def __init__(self, path: str, fps: float) -> None:
         self.path, self.fps, self._writer = path, fps, None
+        self._tmp = ''
         self.frames = 0
 
     def write(self, image: np.ndarray) -> None:
         if self._writer is None:
-            os.makedirs(os.path.dirname(self.path) or '.', exist_ok=True)
+            self._tmp = temporary_name(self.path)
             h, w = image.shape[:2]
-            self._writer = cv2.VideoWriter(self.path, cv2.VideoWriter_fourcc(*'mp4v'),
+            self._writer = cv2.VideoWriter(self._tmp, cv2.VideoWriter_fourcc(*'mp4v'),
                                            self.fps, (w, h))
             if not self._writer.isOpened():
+                self._writer = None
                 raise OSError(f'{self.path}: OpenCV cannot write an mp4 here')
         self._writer.write(image)
         self.frames += 1
@@ -153,3 +162,4 @@ class VideoWriter:
         if self._writer is not None:
             self._writer.release()
             self._writer = None
+            os.replace(self._tmp, self.path)

@@ -20,11 +20,11 @@ import os
 import os.path as osp
 from typing import Any
 
-import cv2
 import numpy as np
 
 from posekit.commands.print_config import add_cfg_options
 from posekit.config import Config, ConfigError, parse_cfg_options
+from posekit.fileio import write_image
 from posekit.visualization.draw import draw_pose as draw_rgb_pose
 
 # Visibility above which a keypoint is drawn (MMPose's kpt_thr default).
@@ -75,8 +75,7 @@ def run(args: argparse.Namespace) -> int:
                                 item.get('keypoints_visible'), metainfo)
         out_file = osp.join(args.output_dir,
                             _file_name(idx, item.get('img_path')))
-        if not cv2.imwrite(out_file, picture):
-            raise OSError(f'browse-dataset: could not write {out_file}')
+        write_image(out_file, picture)
     print(f'browse-dataset: wrote {count} {args.mode} {args.phase} samples '
           f'to {args.output_dir}')
     return 0

@@ -4,7 +4,7 @@ Writes the ``mode='tensor'`` network (no preprocessing, no decoding) with
 the metadata a runtime needs; see :mod:`posekit.export.onnx_export`.
 ``--check`` then runs the file in ONNX Runtime on random inputs and prints
 its largest relative error against PyTorch. Run the file with
-``posekit.export.init_onnx_model(CONFIG, FILE)`` and ``inference_topdown``.
+``posekit.apis.init_onnx_model(CONFIG, FILE)`` and ``inference_topdown``.
 """
 from __future__ import annotations
 
@@ -45,11 +45,10 @@ def run(args: argparse.Namespace) -> int:
                          f'exports {", ".join(FORMATS)}')
     if args.batch_size < 1:
         raise ValueError(f'--batch-size must be >= 1, got {args.batch_size}')
-    from posekit.apis import init_model
+    from posekit.apis import check_onnx, init_model
     from posekit.config import Config, parse_cfg_options
-    from posekit.export import check_onnx, export_onnx
-    from posekit.export.onnx_export import resolve_input_shape
-    from posekit.export.onnx_runtime import import_optional
+    from posekit.export import export_onnx, resolve_input_shape
+    from posekit.models.onnx_spec import import_optional
     for name in ('onnx', 'onnxscript') + (('onnxruntime', ) if args.check else ()):
         import_optional(name)  # fail before the model is built
     output = args.output or os.path.splitext(args.checkpoint)[0] + '.onnx'

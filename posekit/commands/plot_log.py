@@ -28,9 +28,9 @@ import argparse
 import glob
 import json
 import math
-import os
 import os.path as osp
 
+from posekit.fileio import write_image
 from posekit.visualization.curves import EVAL_COLOR, TRAIN_COLOR, Curve, draw_curves
 
 # record keys that are positions, not quantities
@@ -175,6 +175,4 @@ def _write(out: str, picture) -> None:
     import cv2
     if not out.lower().endswith('.png'):
         raise ValueError(f'--out must be a .png file, got {out}')
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    if not cv2.imwrite(out, cv2.cvtColor(picture, cv2.COLOR_RGB2BGR)):
-        raise OSError(f'could not write {out}')
+    write_image(out, cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))

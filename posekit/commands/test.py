@@ -8,7 +8,6 @@ MMPose's ``DumpResults``; ``.json``: JSON), ``--show-dir DIR`` draws them.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import pickle
 from typing import Any
@@ -16,6 +15,8 @@ from typing import Any
 from posekit.commands.print_config import add_cfg_options
 from posekit.commands.train import add_launcher_arguments, add_visualization_arguments
 from posekit.engine.hooks.hook import Hook
+from posekit.fileio import write_bytes, write_json
+from posekit.structures import to_numpy, to_plain
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,32 +57,17 @@ def run(args: argparse.Namespace) -> int:
         for name, value in metrics.items():
             print(f'{name}: {value:.4f}' if isinstance(value, float) else f'{name}: {value}')
         if args.out:
-            _write(args.out, {k: _plain(v) for k, v in metrics.items()})
+            _write(args.out, to_plain(dict(metrics), where='metrics'))
             print(f'metrics written to {args.out}')
     return 0
 
 
-def _plain(value: Any) -> Any:
-    """Tensors and NumPy values as lists and numbers (JSON-able)."""
-    if hasattr(value, 'detach'):
-        value = value.detach().cpu().numpy()
-    if hasattr(value, 'tolist'):
-        return value.tolist()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _write(path: str, obj: Any) -> None:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    """``obj`` as JSON (``.json``) or pickled, written atomically."""
     if path.endswith('.json'):
-        with open(path, 'w', encoding='utf-8') as f:
-            json.dump(obj, f, indent=1)
+        write_json(path, obj, indent=1)
     else:
-        with open(path, 'wb') as f:
-            pickle.dump(obj, f)
+        write_bytes(path, pickle.dumps(obj))
 
 
 class _DumpPredictions(Hook):
@@ -94,8 +80,9 @@ class _DumpPredictions(Hook):
     def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         for sample in outputs or ():
             as_dict = sample.to_dict() if hasattr(sample, 'to_dict') else dict(sample)
-            self.results.append(_plain(as_dict) if self.path.endswith('.json')
-                                else _numpy(as_dict))
+            # converted now: no tensor (maybe on a GPU) is kept until the end
+            self.results.append(to_plain(as_dict, where='prediction')
+                                if self.path.endswith('.json') else to_numpy(as_dict))
 
     def after_test_epoch(self, runner, metrics=None):
         from posekit.evaluation.metrics.base_metric import collect_results
@@ -104,13 +91,3 @@ class _DumpPredictions(Hook):
             _write(self.path, results)
             runner.logger.info('predictions written to %s', self.path)
         self.results = []
-
-
-def _numpy(value: Any) -> Any:
-    if hasattr(value, 'detach'):
-        return value.detach().cpu().numpy()
-    if isinstance(value, dict):
-        return {k: _numpy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_numpy(v) for v in value]
-    return value

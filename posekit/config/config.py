@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
+from posekit.fileio import write_text
 from .config_dict import ConfigDict, ConfigError
 from .formatting import format_config
 from .loading import load_file
@@ -74,10 +75,7 @@ class Config(ConfigDict):
             file = os.fspath(file)
             if not file.endswith('.py'):
                 raise ConfigError(f'dump: config files are .py files, got {file}')
-            tmp = f'{file}.tmp'
-            with open(tmp, 'w', encoding='utf-8') as f:
-                f.write(text)
-            os.replace(tmp, file)  # never leave a half-written config behind
+            write_text(file, text)
         return text
 
     def __repr__(self) -> str:

@@ -21,6 +21,7 @@ from .samplers import DefaultSampler, InfiniteSampler
 from .wholebody import CocoWholeBodyDataset, HalpeDataset, UBody2dDataset
 
 __all__ = [
+    'DefaultSampler', 'InfiniteSampler',
     'AFLWDataset', 'AP10KDataset', 'ATRWDataset', 'AicDataset',
     'AnimalKingdomDataset', 'AnimalPoseDataset', 'BaseCocoStyleDataset',
     'BaseDataset', 'COFWDataset', 'CocoDataset', 'CocoWholeBodyDataset',

@@ -261,28 +261,7 @@ class BaseDataset(Dataset):
 
     def __getitem__(self, idx: int) -> Any:
         self.full_init()
-        if self.test_mode:
-            data = self.prepare_data(idx)
-            if data is None:
-                raise RuntimeError(
-                    f'{type(self).__name__}: the pipeline returned None for '
-                    f'sample {idx} in test mode (test samples are never '
-                    'replaced); check its image path and the pipeline')
-            return data
-        first = idx
-        for _ in range(self.max_refetch + 1):
-            data = self.prepare_data(idx)
-            if data is not None:
-                return data
-            idx = self._rand_another()
-        raise RuntimeError(
-            f'{type(self).__name__}: the pipeline returned None for sample '
-            f'{first} and for {self.max_refetch} random replacements '
-            f'(max_refetch={self.max_refetch}); check the image paths and '
-            'the pipeline')
-
-    def _rand_another(self) -> int:
-        return int(np.random.randint(0, len(self)))
+        return fetch_sample(self, idx)
 
     # ------------------------------------------------------------ subsets
     def get_subset_(self, indices: int | Sequence[int]) -> None:
@@ -309,3 +288,36 @@ class BaseDataset(Dataset):
         return (f'{type(self).__name__}(ann_file={self.ann_file!r}, '
                 f'samples={size}, test_mode={self.test_mode}, '
                 f'pipeline={self.pipeline!r})')
+
+
+def fetch_sample(dataset: Any, idx: int) -> Any:
+    """``dataset.prepare_data(idx)``, replacing a failed training sample.
+
+    A pipeline returns None for a sample it cannot use (an unreadable image,
+    no keypoint left in the crop). In training that sample is replaced by a
+    random one, at most ``dataset.max_refetch`` times; in ``test_mode`` it
+    is an error (test samples are never replaced).
+
+    Raises:
+        RuntimeError: The sample (test mode), or it and all its
+            replacements, failed.
+    """
+    name = type(dataset).__name__
+    if dataset.test_mode:
+        data = dataset.prepare_data(idx)
+        if data is None:
+            raise RuntimeError(
+                f'{name}: the pipeline returned None for sample {idx} in test '
+                'mode (test samples are never replaced); check its image path '
+                'and the pipeline')
+        return data
+    first = idx
+    for _ in range(dataset.max_refetch + 1):
+        data = dataset.prepare_data(idx)
+        if data is not None:
+            return data
+        idx = int(np.random.randint(0, len(dataset)))
+    raise RuntimeError(
+        f'{name}: the pipeline returned None for sample {first} and for '
+        f'{dataset.max_refetch} random replacements (max_refetch='
+        f'{dataset.max_refetch}); check the image paths and the pipeline')

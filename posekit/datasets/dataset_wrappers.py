@@ -10,6 +10,7 @@ import numpy as np
 from posekit.registry import DATASETS
 
 from .base_coco_style import METAINFO_KEYS
+from .base_dataset import fetch_sample
 from .metainfo import parse_pose_metainfo
 from .transforms.compose import Compose
 
@@ -154,22 +155,7 @@ class CombinedDataset:
 
     def __getitem__(self, idx: int) -> Any:
         self.full_init()
-        if self.test_mode:
-            data = self.prepare_data(idx)
-            if data is None:
-                raise RuntimeError(f'CombinedDataset: the pipeline returned '
-                                   f'None for sample {idx} in test mode')
-            return data
-        first = idx
-        for _ in range(self.max_refetch + 1):
-            data = self.prepare_data(idx)
-            if data is not None:
-                return data
-            idx = int(np.random.randint(0, len(self)))
-        raise RuntimeError(
-            f'CombinedDataset: the pipeline returned None for sample {first} '
-            f'and {self.max_refetch} random replacements (max_refetch='
-            f'{self.max_refetch}); check the image paths and the pipeline')
+        return fetch_sample(self, idx)
 
     def __repr__(self) -> str:
         names = ', '.join(type(d).__name__ for d in self.datasets)

@@ -39,7 +39,6 @@ so a seed fixes every byte, and the first images do not depend on
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -47,6 +46,7 @@ import cv2
 import numpy as np
 
 from posekit.datasets import synthetic_render as R
+from posekit.fileio import write_image, write_json
 
 COCO_KEYPOINT_NAMES = (
     'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear',
@@ -188,13 +188,6 @@ def to_coco_annotation(ann: dict, ann_id: int, image_id: int) -> dict:
                 segmentation=[[x, y, x + bw, y, x + bw, y + bh, x, y + bh]])
 
 
-def _write_json(path: Path, data: dict) -> None:
-    # Write-then-rename: a crash never leaves a truncated annotation file.
-    tmp = path.with_name(path.name + '.tmp')
-    tmp.write_text(json.dumps(data, separators=(',', ':')))
-    os.replace(tmp, path)
-
-
 def make_synthetic_coco(out_dir: str | os.PathLike, num_images: int = 500, seed: int = 0,
                         val_fraction: float = 0.2,
                         image_size: tuple[int, int] = DEFAULT_IMAGE_SIZE) -> dict:
@@ -233,18 +226,16 @@ def make_synthetic_coco(out_dir: str | os.PathLike, num_images: int = 500, seed:
         for i in indices:
             image, anns = render_image(np.random.default_rng([seed, i]), (w, h))
             image_id, file_name = i + 1, f'{i + 1:06d}.jpg'
-            if not cv2.imwrite(str(img_dir / file_name), image,
-                               [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
-                raise OSError(f'could not write {img_dir / file_name}')
+            write_image(img_dir / file_name, image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
             images.append(dict(id=image_id, file_name=file_name, width=w, height=h))
             for ann in anns:
                 annotations.append(to_coco_annotation(ann, ann_id, image_id))
                 ann_id += 1
         ann_file = out / 'annotations' / f'{split}.json'
-        _write_json(ann_file, dict(
+        write_json(ann_file, dict(
             info=dict(description='posekit synthetic keypoints', seed=seed),
             licenses=[], images=images, annotations=annotations,
-            categories=[coco_category()]))
+            categories=[coco_category()]), separators=(',', ':'))
         result[split] = dict(ann_file=str(ann_file), img_dir=str(img_dir),
                              num_images=len(images), num_annotations=len(annotations))
     return result

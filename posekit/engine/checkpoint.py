@@ -24,86 +24,33 @@ checkpoints) is in :mod:`posekit.models.utils.checkpoint`.
 from __future__ import annotations
 
 import os
-from collections import Counter, OrderedDict
-from typing import Any, Mapping
+from typing import Mapping
 
-import numpy as np
 import torch
 
-from posekit.models.utils.checkpoint import CheckpointError, read_checkpoint, state_dict_of
+from posekit.fileio import atomic_write, write_text
+from posekit.models.utils.checkpoint import (CheckpointError, read_checkpoint,  # noqa: F401
+                                             state_dict_of)
+from posekit.structures import to_plain
 
 POINTER = 'last_checkpoint'
 
 
 # ------------------------------------------------------------------ writing
-def to_plain(obj: Any, where: str = 'checkpoint') -> Any:
-    """``obj`` with tensors on the CPU and NumPy values as Python ones.
+def save_checkpoint(checkpoint: Mapping, path: str) -> None:
+    """Write ``checkpoint`` to ``path`` atomically, flushed to the disk.
 
     Raises TypeError (naming the key) for objects that
     ``torch.load(weights_only=True)`` could not read back.
     """
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if obj is None or isinstance(obj, (bool, int, float, str, bytes,
-                                       torch.dtype, torch.device, torch.Size)):
-        return obj
-    if isinstance(obj, (dict, OrderedDict, Counter)):
-        plain = {k if not isinstance(k, np.generic) else k.item():
-                 to_plain(v, f'{where}.{k}') for k, v in obj.items()}
-        return type(obj)(plain) if type(obj) in (OrderedDict, Counter) else plain
-    if isinstance(obj, (list, tuple)):
-        items = [to_plain(v, f'{where}[{i}]') for i, v in enumerate(obj)]
-        return items if isinstance(obj, list) else tuple(items)
-    if isinstance(obj, (set, frozenset)):
-        return sorted(to_plain(v, where) for v in obj)
-    raise TypeError(f'{where}: a {type(obj).__module__}.{type(obj).__qualname__} '
-                    'cannot be stored in a weights_only checkpoint; store plain '
-                    'data (tensors, numbers, strings, lists, dicts)')
-
-
-def save_checkpoint(checkpoint: Mapping, path: str) -> None:
-    """Write ``checkpoint`` to ``path`` atomically (temporary file + rename)."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f'.{os.path.basename(path)}.tmp-{os.getpid()}')
-    try:
-        with open(tmp, 'wb') as f:
-            torch.save(to_plain(dict(checkpoint)), f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    _fsync_dir(directory)
+    plain = to_plain(dict(checkpoint), keep_tensors=True, where='checkpoint')
+    with atomic_write(path, 'wb', fsync=True) as f:
+        torch.save(plain, f)
 
 
 def write_pointer(work_dir: str, checkpoint_path: str) -> None:
     """Record ``checkpoint_path`` in ``work_dir/last_checkpoint`` (atomically)."""
-    target = os.path.join(work_dir, POINTER)
-    tmp = f'{target}.tmp-{os.getpid()}'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        f.write(os.path.abspath(checkpoint_path))
-    os.replace(tmp, target)
-
-
-def _fsync_dir(directory: str) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    write_text(os.path.join(work_dir, POINTER), os.path.abspath(checkpoint_path))
 
 
 # ------------------------------------------------------------ work dirs

@@ -128,33 +128,3 @@ def unwrap_model(model: nn.Module) -> nn.Module:
         if inner is None:
             return model
         model = inner
-
-
-def revert_sync_batchnorm(module: nn.Module) -> nn.Module:
-    """SyncBatchNorm layers as BatchNorm2d: SyncBN needs a process group.
-
-    MMPose configs may say ``norm_cfg=dict(type='SyncBN')``; in one process
-    SyncBN cannot run (MMEngine reverts it the same way). Weights and running
-    statistics are kept, so state_dict keys do not change.
-    """
-    if isinstance(module, nn.SyncBatchNorm):
-        bn = nn.BatchNorm2d(module.num_features, module.eps, module.momentum,
-                            module.affine, module.track_running_stats)
-        if module.affine:
-            with torch.no_grad():
-                bn.weight = module.weight
-                bn.bias = module.bias
-        bn.running_mean = module.running_mean
-        bn.running_var = module.running_var
-        bn.num_batches_tracked = module.num_batches_tracked
-        bn.training = module.training
-        return bn
-    for name, child in module.named_children():
-        new = revert_sync_batchnorm(child)
-        if new is not child:
-            setattr(module, name, new)
-    return module
-
-
-def has_sync_batchnorm(module: nn.Module) -> bool:
-    return any(isinstance(m, nn.SyncBatchNorm) for m in module.modules())

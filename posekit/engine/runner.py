@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from posekit import __version__
+from posekit.fileio import write_text
 from posekit.registry import LOOPS
 from . import checkpoint as ckpt_io
 from .dataloader import build_dataloader, unwrap_dataset
@@ -411,6 +412,5 @@ class Runner:
             self.cfg.dump(os.path.join(self.work_dir, name))
         except Exception as e:  # noqa: BLE001 (a config holding classes cannot be dumped)
             self.logger.warning('could not save the config as Python (%s); saving its text', e)
-            with open(os.path.join(self.work_dir, name), 'w', encoding='utf-8') as f:
-                f.write(self.cfg.pretty_text)
+            write_text(os.path.join(self.work_dir, name), self.cfg.pretty_text)
         self.logger.info('config saved to %s', os.path.join(self.work_dir, name))

@@ -16,8 +16,9 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
+from posekit.models.utils import has_sync_batchnorm, revert_sync_batchnorm
 from posekit.registry import HOOKS, KNOWN_SCOPES, MODELS
-from .dist import has_sync_batchnorm, is_distributed, revert_sync_batchnorm
+from .dist import is_distributed
 from .hooks.hook import Hook, get_priority
 
 logger = logging.getLogger('posekit.engine')

@@ -1,10 +1,12 @@
-"""posekit.export: ONNX export and an ONNX Runtime backend for inference.
+"""posekit.export: writing a model's network as an ONNX file.
+
+Running the file (the ONNX Runtime backend, ``init_onnx_model``) and
+comparing it with PyTorch (``check_onnx``) are in :mod:`posekit.apis`:
+export depends on ``models``, ``config`` and ``structures`` only.
 
 Importing this package needs neither onnx nor onnxruntime; the functions
 that use them raise an ImportError naming ``pip install "posekit[onnx]"``.
 """
-from .onnx_export import check_onnx, export_onnx
-from .onnx_runtime import OnnxNetwork, OnnxPoseModel, init_onnx_model
+from .onnx_export import export_onnx, output_names, resolve_input_shape
 
-__all__ = ['export_onnx', 'check_onnx', 'OnnxNetwork', 'OnnxPoseModel',
-           'init_onnx_model']
+__all__ = ['export_onnx', 'output_names', 'resolve_input_shape']

@@ -27,7 +27,7 @@ image), ``output_names``, ``output_type`` (``"tensor"``: one output,
 
 Batch: with ``dynamic_batch`` axis 0 is the symbol ``batch``; otherwise it
 is fixed (``input_shape[0]``, default 1) and a runtime feeds N crops in
-chunks of that size (see :mod:`posekit.export.onnx_runtime`).
+chunks of that size (see :mod:`posekit.apis.onnx_backend`).
 
 Exporter: ``torch.onnx.export(..., dynamo=True)`` (torch.export, then
 onnxscript). It writes opset 18 and up natively, hence the default 18. A
@@ -46,15 +46,16 @@ import os
 import warnings
 from typing import Any, Mapping, Sequence
 
-import numpy as np
 import torch
 from torch import nn
 
+from posekit import __version__
 from posekit.config import Config
-from .onnx_runtime import OnnxNetwork, import_optional
+from posekit.fileio import atomic_write
+from posekit.models.builder import build_inference_model, config_input_size
+from posekit.models.onnx_spec import INPUT_NAME, import_optional, preprocess_metadata
 
 NATIVE_OPSET = 18  # what the dynamo exporter writes without conversion
-INPUT_NAME = 'input'
 _QUIET_LOGGERS = ('torch.onnx', 'torch.export', 'torch._export', 'onnxscript',
                   'onnx_ir', 'torch._dynamo', 'torch.fx')
 
@@ -129,7 +130,7 @@ def export_onnx(model_or_config: nn.Module | str | os.PathLike | Config,
             f'failed, leaving opset {found}); export with opset >= '
             f'{NATIVE_OPSET}')
     metadata = dict(
-        posekit_version=_posekit_version(),
+        posekit_version=__version__,
         input_size=[shape[3], shape[2]],
         batch_size='dynamic' if dynamic_batch else shape[0],
         **preprocess_metadata(model.data_preprocessor),
@@ -139,46 +140,9 @@ def export_onnx(model_or_config: nn.Module | str | os.PathLike | Config,
         **_dataset_metadata(model))
     _set_metadata(proto, metadata)
     onnx.checker.check_model(proto, full_check=True)
-    _save_atomic(onnx, proto, os.fspath(output))
+    with atomic_write(output, 'wb') as f:
+        onnx.save(proto, f)
     return os.fspath(output)
-
-
-def check_onnx(model: nn.Module, onnx_file: str | os.PathLike,
-               batch_sizes: Sequence[int] = (1, ), seed: int = 0,
-               num_threads: int | None = None) -> dict:
-    """Compare ONNX Runtime with PyTorch on random inputs.
-
-    Args:
-        model (nn.Module): The PyTorch model the file was exported from.
-        onnx_file (str | Path): The exported file.
-        batch_sizes (tuple[int]): Batches to try; a fixed-batch file is
-            tried at its batch size only.
-        seed (int): Seed of the random (standard normal) inputs.
-        num_threads (int, optional): ONNX Runtime's intra-op threads.
-
-    Returns:
-        dict[str, tuple[float, float]]: Per output name, the largest (over
-        the batches) relative error ``||onnx - torch|| / ||torch||`` and
-        maximum absolute difference.
-    """
-    network = OnnxNetwork(onnx_file, num_threads=num_threads)
-    if network.batch_size is not None:
-        batch_sizes = (network.batch_size, )
-    generator = torch.Generator().manual_seed(seed)
-    device = next(model.parameters()).device
-    errors: dict = {}
-    for batch in batch_sizes:
-        x = torch.randn((batch, ) + network.input_shape, generator=generator)
-        with torch.no_grad():
-            expected = _as_tuple(model(x.to(device), mode='tensor'))
-        got = _as_tuple(network(x))
-        for name, a, b in zip(network.output_names, got, expected):
-            a, b = a.double().numpy(), b.detach().cpu().double().numpy()
-            rel = float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))
-            diff = float(np.abs(a - b).max()) if a.size else 0.0
-            old = errors.get(name, (0.0, 0.0))
-            errors[name] = (max(old[0], rel), max(old[1], diff))
-    return errors
 
 
 def output_names(head: nn.Module, outputs: Any) -> tuple[list[str], str]:
@@ -200,25 +164,6 @@ def output_names(head: nn.Module, outputs: Any) -> tuple[list[str], str]:
     return [f'output_{i}' for i in range(len(outputs))], 'sequence'
 
 
-def config_input_size(cfg: Mapping | None) -> tuple[int, int] | None:
-    """``(w, h)`` of the network input: ``input_size`` of the test (or val)
-    pipeline's ``TopdownAffine``, else ``codec['input_size']``; None if
-    neither is there."""
-    if not cfg:
-        return None
-    for loader_name in ('test_dataloader', 'val_dataloader'):
-        dataset = (cfg.get(loader_name) or {}).get('dataset') or {}
-        for step in dataset.get('pipeline') or ():
-            kind = step.get('type') if isinstance(step, Mapping) else None
-            name = getattr(kind, '__name__', kind) or ''
-            if name.split('.')[-1] == 'TopdownAffine' and 'input_size' in step:
-                return _pair(step['input_size'])
-    codec = cfg.get('codec')
-    if isinstance(codec, Mapping) and 'input_size' in codec:
-        return _pair(codec['input_size'])
-    return None
-
-
 def resolve_input_shape(model: nn.Module, input_shape: Sequence[int] | None
                         ) -> tuple[int, int, int, int]:
     """``(N, C, H, W)``: ``input_shape`` checked, or (1, 3, h, w) from the
@@ -232,27 +177,13 @@ def resolve_input_shape(model: nn.Module, input_shape: Sequence[int] | None
     size = config_input_size(getattr(model, 'cfg', None))
     decoder = getattr(getattr(model, 'head', None), 'decoder', None)
     if size is None and getattr(decoder, 'input_size', None) is not None:
-        size = _pair(decoder.input_size)
+        w, h = decoder.input_size
+        size = (int(w), int(h))
     if size is None:
         raise ValueError('no input size: the model has no config with a '
                          'TopdownAffine test transform or a codec, and its '
                          'head no decoder; pass input_shape=(N, C, H, W)')
     return (1, 3, size[1], size[0])
-
-
-def preprocess_metadata(preprocessor: nn.Module) -> dict:
-    """``mean``, ``std`` (lists, or None without normalisation) and
-    ``bgr_to_rgb`` (whether the channels are reversed) of a data
-    preprocessor."""
-    def values(buffer: torch.Tensor) -> list[float]:
-        # float32 buffers: 7 significant digits give the config's numbers
-        return [float(f'{v:.7g}') for v in buffer.flatten().tolist()]
-
-    normalize = getattr(preprocessor, 'normalize', False)
-    return dict(
-        mean=values(preprocessor.mean) if normalize else None,
-        std=values(preprocessor.std) if normalize else None,
-        bgr_to_rgb=bool(getattr(preprocessor, 'flip_channels', False)))
 
 
 # ----------------------------------------------------------------- helpers
@@ -276,9 +207,7 @@ def _as_model(model_or_config: Any, checkpoint: Any,
                              'a model is exported as it is')
         model = model_or_config
     elif isinstance(model_or_config, (str, os.PathLike, Config)):
-        from posekit.apis import init_model
-        model = init_model(model_or_config, checkpoint, device='cpu',
-                           cfg_options=cfg_options)
+        model = build_inference_model(model_or_config, checkpoint, cfg_options)
     else:
         raise TypeError('export_onnx takes a model or a config, got '
                         f'{type(model_or_config).__name__}')
@@ -349,35 +278,9 @@ def _set_metadata(proto: Any, metadata: Mapping) -> None:
         prop.value = value if isinstance(value, str) else json.dumps(value)
 
 
-def _save_atomic(onnx: Any, proto: Any, path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f'.{os.path.basename(path)}.{os.getpid()}.tmp')
-    try:
-        onnx.save(proto, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def _posekit_version() -> str:
-    from posekit import __version__
-    return __version__
-
-
-def _pair(size: Sequence) -> tuple[int, int]:
-    w, h = size
-    return int(w), int(h)
-
-
 def _first(outputs: Any) -> torch.Tensor:
     return outputs if isinstance(outputs, torch.Tensor) else outputs[0]
 
 
 def _as_tuple_if_sequence(outputs: Any) -> Any:
     return tuple(outputs) if isinstance(outputs, (list, tuple)) else outputs
-
-
-def _as_tuple(outputs: Any) -> tuple:
-    return (outputs, ) if isinstance(outputs, torch.Tensor) else tuple(outputs)

@@ -314,7 +314,7 @@ class BaseDataElement:
 
     def numpy(self) -> 'BaseDataElement':
         """Convert every tensor (recursively) to a CPU ``np.ndarray``."""
-        return self._apply(_to_numpy)
+        return self._apply(to_numpy)
 
     def to_tensor(self) -> 'BaseDataElement':
         """Convert every ``np.ndarray`` (recursively) to a ``torch.Tensor``.
@@ -355,11 +355,29 @@ def _is_tensor_like(value: Any) -> bool:
     return isinstance(value, (torch.Tensor, BaseDataElement))
 
 
-def _to_numpy(value: Any) -> Any:
+def to_numpy(value: Any) -> Any:
+    """``value`` with every tensor in it as a NumPy array.
+
+    A tensor becomes a detached CPU array (bfloat16 as float32: NumPy has
+    no bfloat16, and CPU autocast makes it); a data element converts its
+    fields (:meth:`BaseDataElement.numpy`); lists, tuples and dicts are
+    converted item by item, keeping their type. Anything else (arrays,
+    numbers, strings, None) is returned as it is.
+    """
     if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
+        value = value.detach().cpu()
+        if value.dtype == torch.bfloat16:
+            value = value.float()
+        return value.numpy()
     if isinstance(value, BaseDataElement):
         return value.numpy()
+    if isinstance(value, list):
+        return [to_numpy(v) for v in value]
+    if isinstance(value, tuple):
+        items = [to_numpy(v) for v in value]
+        return type(value)(*items) if hasattr(value, '_fields') else tuple(items)
+    if isinstance(value, dict):
+        return {k: to_numpy(v) for k, v in value.items()}
     return value
 
 

@@ -28,6 +28,8 @@ from typing import Any, Mapping, Sequence
 import cv2
 import numpy as np
 
+from posekit.structures import to_numpy
+
 # mmcv's named colours (pure primaries), as RGB
 COLOR_NAMES = {
     'red': (255, 0, 0), 'green': (0, 255, 0), 'blue': (0, 0, 255),
@@ -37,13 +39,6 @@ COLOR_NAMES = {
 
 Color = Any  # str | (3,) triple | (N, 3) array | None
 RGB = tuple  # tuple[int, int, int]
-
-
-def to_numpy(value: Any) -> np.ndarray:
-    """A numpy copy-free view of an array, list or (CPU/GPU) torch tensor."""
-    if hasattr(value, 'detach'):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value)
 
 
 def color_list(color: Color, count: int, what: str = 'color') -> list[RGB | None]:
@@ -65,7 +60,7 @@ def color_list(color: Color, count: int, what: str = 'color') -> list[RGB | None
         if len(color) != count:
             raise ValueError(f'{what}: {len(color)} colours for {count} items')
         return [color_list(c, 1, what)[0] for c in color]
-    array = to_numpy(color)
+    array = np.asarray(to_numpy(color))
     if array.ndim == 1 and array.size == 3:
         return [tuple(int(c) for c in array)] * count
     if array.ndim != 2 or array.shape[1] != 3:
@@ -79,7 +74,7 @@ def color_list(color: Color, count: int, what: str = 'color') -> list[RGB | None
 
 def _points(keypoints: Any) -> np.ndarray:
     """(N, K, 2) float64 from (N, K, >=2) or one instance (K, >=2)."""
-    kpts = to_numpy(keypoints).astype(np.float64)
+    kpts = np.asarray(to_numpy(keypoints)).astype(np.float64)
     if kpts.ndim == 2:
         kpts = kpts[None]
     if kpts.ndim != 3 or kpts.shape[-1] < 2:
@@ -91,7 +86,7 @@ def _visibility(visible: Any, shape: tuple[int, int]) -> np.ndarray:
     """(N, K) scores; ``None`` = all visible; ``(N, K, 2)`` uses the first."""
     if visible is None:
         return np.ones(shape)
-    vis = to_numpy(visible).astype(np.float64)
+    vis = np.asarray(to_numpy(visible)).astype(np.float64)
     if vis.ndim == 3:
         vis = vis[..., 0]
     if vis.size != shape[0] * shape[1]:
@@ -107,7 +102,7 @@ def _pixel(point: np.ndarray) -> tuple[int, int]:
 def draw_bboxes(image: np.ndarray, bboxes: Any, color: Color = 'green',
                 line_width: int = 1) -> np.ndarray:
     """Draw ``(N, 4)`` xyxy boxes (pixels) as rectangles, in place."""
-    boxes = to_numpy(bboxes).astype(np.float64).reshape(-1, 4)
+    boxes = np.asarray(to_numpy(bboxes)).astype(np.float64).reshape(-1, 4)
     colors = color_list(color, len(boxes), 'bbox_color')
     for (x1, y1, x2, y2), rgb in zip(boxes, colors):
         if rgb is not None and np.isfinite([x1, y1, x2, y2]).all():
@@ -120,7 +115,7 @@ def draw_box_labels(image: np.ndarray, bboxes: Any, texts: Sequence[str],
                     color: Color = 'green', text_color: Color = 'white') -> np.ndarray:
     """Write ``texts[i]`` on a filled ``color`` tag above box i's top-left
     corner, in place."""
-    boxes = to_numpy(bboxes).astype(np.float64).reshape(-1, 4)
+    boxes = np.asarray(to_numpy(bboxes)).astype(np.float64).reshape(-1, 4)
     fills = color_list(color, len(boxes), 'bbox_color')
     ink = color_list(text_color, 1, 'text_color')[0]
     for (x1, y1, _, _), text, fill in zip(boxes, texts, fills):
@@ -230,7 +225,7 @@ def heatmap_to_color(heatmap: Any, size: tuple[int, int] | None = None
     Returns:
         tuple: ``(color (h, w, 3) uint8 RGB, strength (h, w) float32)``.
     """
-    heat = to_numpy(heatmap).astype(np.float32)
+    heat = np.asarray(to_numpy(heatmap)).astype(np.float32)
     if heat.ndim == 3:
         heat = heat.max(axis=0)
     if heat.ndim != 2:
@@ -287,7 +282,7 @@ def draw_pose(image: np.ndarray, keypoints: Any, scores: Any = None,
         radius, line_width (int, optional): Default: scaled with the image
             (``max(H, W) / 160`` and ``/ 320``, at least 2 and 1).
     """
-    canvas = np.ascontiguousarray(np.clip(to_numpy(image), 0, 255).astype(np.uint8))
+    canvas = np.ascontiguousarray(np.clip(np.asarray(to_numpy(image)), 0, 255).astype(np.uint8))
     if canvas.ndim == 2 or canvas.shape[2] == 1:
         canvas = cv2.cvtColor(canvas, cv2.COLOR_GRAY2RGB)
     size = max(canvas.shape[:2])
@@ -296,7 +291,7 @@ def draw_pose(image: np.ndarray, keypoints: Any, scores: Any = None,
     meta = meta or {}
     if bboxes is not None:
         draw_bboxes(canvas, bboxes, bbox_color, line_width)
-    if keypoints is None or to_numpy(keypoints).size == 0:
+    if keypoints is None or np.asarray(to_numpy(keypoints)).size == 0:
         return canvas
     links = meta.get('skeleton_links') or []
     link_colors = meta.get('skeleton_link_colors')

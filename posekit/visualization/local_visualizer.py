@@ -29,16 +29,16 @@ Behaviour that differs from MMPose, on purpose:
 """
 from __future__ import annotations
 
-import os
-import os.path as osp
 from typing import Any, Mapping, Sequence
 
 import cv2
 import numpy as np
 
+from posekit.fileio import write_image
 from posekit.registry import VISUALIZERS
+from posekit.structures import to_numpy
 from .draw import (Color, draw_bboxes, draw_box_labels, draw_keypoints, draw_links,
-                   overlay_heatmap, to_numpy)
+                   overlay_heatmap)
 from .visualizer import Visualizer, as_rgb_image
 
 
@@ -120,7 +120,8 @@ class PoseLocalVisualizer(Visualizer):
         """Draw the keypoints, links (and boxes) of an ``InstanceData`` on
         ``image`` (RGB uint8), in place; returns it."""
         if 'keypoints' in instances:
-            keypoints = to_numpy(instances.get('transformed_keypoints', instances.keypoints))
+            keypoints = np.asarray(to_numpy(instances.get('transformed_keypoints',
+                                                         instances.keypoints)))
             visible = instances.get('keypoints_visible', instances.get('keypoint_scores'))
             if self.skeleton is not None and len(self.skeleton) and self.link_color is not None:
                 draw_links(image, keypoints, visible, self.skeleton, self.link_color,
@@ -128,12 +129,12 @@ class PoseLocalVisualizer(Visualizer):
             draw_keypoints(image, keypoints, visible, self.kpt_color, self.radius,
                            kpt_thr, self.alpha, self.show_keypoint_weight, show_kpt_idx)
         if draw_bbox and 'bboxes' in instances:
-            bboxes = to_numpy(instances.bboxes).reshape(-1, 4)
+            bboxes = np.asarray(to_numpy(instances.bboxes)).reshape(-1, 4)
             draw_bboxes(image, bboxes, self.bbox_color, self.line_width)
             if 'labels' in instances and self.text_color is not None:
                 classes = self.dataset_meta.get('classes')
                 texts = [str(classes[int(i)]) if classes is not None else f'class {int(i)}'
-                         for i in to_numpy(instances.labels).reshape(-1)]
+                         for i in np.asarray(to_numpy(instances.labels)).reshape(-1)]
                 draw_box_labels(image, bboxes, texts, self.bbox_color, self.text_color)
         return image
 
@@ -229,7 +230,4 @@ class PoseLocalVisualizer(Visualizer):
 
 def write_rgb(path: str, image: np.ndarray) -> None:
     """Write an RGB image with cv2 (as BGR, so viewers show the right colours)."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    if not cv2.imwrite(path, cv2.cvtColor(as_rgb_image(image), cv2.COLOR_RGB2BGR)):
-        raise OSError(f'could not write {path} (unknown image extension?)')
+    write_image(path, cv2.cvtColor(as_rgb_image(image), cv2.COLOR_RGB2BGR))

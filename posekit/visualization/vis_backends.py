@@ -30,15 +30,16 @@ from typing import Any, Mapping
 import cv2
 import numpy as np
 
+from posekit.fileio import write_image, write_text
 from posekit.registry import VISBACKENDS
+from posekit.structures import to_numpy
 
 
 def scalar_value(name: str, value: Any) -> int | float:
     """``value`` as a Python number, or TypeError naming ``name``."""
     if isinstance(value, (bool, int, float)):
         return value
-    if hasattr(value, 'detach'):  # a torch tensor
-        value = value.detach().cpu().numpy()
+    value = to_numpy(value)
     if isinstance(value, (np.ndarray, np.generic)) and value.size == 1 \
             and value.dtype.kind in 'biuf':
         return value.item()
@@ -174,22 +175,18 @@ class LocalVisBackend(BaseVisBackend):
         """Write the config's text to ``config_save_file`` (replacing it)."""
         text = config_text(config)
         self._ensure_env()
-        with open(self._path(self.config_save_file), 'w', encoding='utf-8') as f:
-            f.write(text)
+        write_text(self._path(self.config_save_file), text)
 
     def add_image(self, name: str, image: np.ndarray, step: int = 0, **kwargs) -> None:
         """Write an RGB image to ``img_save_dir/NAME_STEP.png`` (colours as given)."""
         image = _check_image(image)
         self._ensure_env()
         folder = self._path(self.img_save_dir)
-        os.makedirs(folder, exist_ok=True)
         if image.ndim == 3 and image.shape[2] == 3:
             image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
         elif image.ndim == 3 and image.shape[2] == 4:
             image = cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA)
-        path = osp.join(folder, f'{name}_{step}.png')
-        if not cv2.imwrite(path, image):
-            raise OSError(f'LocalVisBackend: could not write {path}')
+        write_image(osp.join(folder, f'{name}_{step}.png'), image)
 
     def add_scalars(self, scalar_dict: Mapping, step: int = 0,
                     file_path: str | None = None, **kwargs) -> None:

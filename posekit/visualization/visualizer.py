@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from posekit.registry import VISBACKENDS, VISUALIZERS
-from .draw import to_numpy
+from posekit.structures import to_numpy
 from .vis_backends import BaseVisBackend
 
 
@@ -30,7 +30,7 @@ def is_main_process() -> bool:
 
 def as_rgb_image(image: Any) -> np.ndarray:
     """(H, W, 3) uint8 C-contiguous copy of an RGB, RGBA or gray image."""
-    array = to_numpy(image)
+    array = np.asarray(to_numpy(image))
     if array.dtype != np.uint8:
         array = np.clip(array, 0, 255).astype(np.uint8)
     if array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 1):

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from posekit.engine.checkpoint import (find_latest_checkpoint, save_checkpoint, to_plain,
-                                       write_pointer)
+from posekit.engine.checkpoint import find_latest_checkpoint, save_checkpoint, write_pointer
 from posekit.models.utils.checkpoint import CheckpointError, read_checkpoint, state_dict_of
 
 from .conftest import MMPOSE_CKPT
@@ -25,9 +24,10 @@ def test_saved_checkpoints_are_plain_data(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ['a.pth']
 
 
-def test_unsafe_objects_are_refused_when_saving():
+def test_unsafe_objects_are_refused_when_saving(tmp_path):
     with pytest.raises(TypeError, match=r'checkpoint.meta.fn: a builtins.function'):
-        to_plain(dict(meta=dict(fn=lambda: 0)))
+        save_checkpoint(dict(meta=dict(fn=lambda: 0)), tmp_path / 'a.pth')
+    assert not list(tmp_path.iterdir())
 
 
 def test_interrupted_write_keeps_the_old_file(tmp_path, monkeypatch):

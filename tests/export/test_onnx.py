@@ -28,11 +28,11 @@ ort = pytest.importorskip('onnxruntime')
 pytest.importorskip('onnxscript')
 
 import posekit  # noqa: E402
-from posekit.apis import PoseInferencer, inference_topdown, init_model  # noqa: E402
+from posekit.apis import (OnnxNetwork, PoseInferencer, inference_topdown,  # noqa: E402
+                          init_model, init_onnx_model)
 from posekit.cli import main  # noqa: E402
 from posekit.config import Config  # noqa: E402
-from posekit.export import (OnnxNetwork, export_onnx,  # noqa: E402
-                            init_onnx_model)
+from posekit.export import export_onnx  # noqa: E402
 from posekit.registry import MODELS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -43,7 +43,8 @@ class FixedHead(nn.Module):
     def forward(self, feats):
         return feats[-1].flatten(1).sum(1) + self.bias
 
-    def predict(self, feats, samples, test_cfg={}):
+    def predict(self, feats, samples, test_cfg=None):
+        test_cfg = test_cfg or {}
         self.seen = feats
         preds = [InstanceData(keypoints=self.keypoints[None].copy(),
                               keypoint_scores=np.full((1, K), 0.5,
@@ -55,7 +56,7 @@ class FixedHead(nn.Module):
             return preds, maps
         return preds
 
-    def loss(self, feats, samples, train_cfg={}):
+    def loss(self, feats, samples, train_cfg=None):
         out = self.forward(feats)
         return dict(loss_kpt=out.mean(), acc_pose=torch.tensor(1.0))
 

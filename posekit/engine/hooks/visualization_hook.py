@@ -14,6 +14,7 @@ from typing import Any, Sequence
 import cv2
 
 from posekit.registry import HOOKS
+from posekit.structures import merge_data_samples
 from ..dataloader import unwrap_dataset
 from ..dist import is_main_process
 from .hook import Hook
@@ -21,7 +22,6 @@ from .hook import Hook
 
 def _merge(samples: Sequence[Any]) -> Any:
     """The instances (and image-space heatmaps) of one image in one sample."""
-    from posekit.apis import merge_data_samples
     if len(samples) == 1 and 'pred_fields' not in samples[0]:
         return samples[0]
     return merge_data_samples(list(samples))

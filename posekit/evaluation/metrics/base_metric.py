@@ -21,6 +21,9 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+# the old import path of to_numpy (posekit.structures has the one helper)
+from posekit.structures import to_numpy  # noqa: F401
+
 logger = logging.getLogger('posekit.evaluation')
 
 
@@ -94,13 +97,6 @@ def as_dict(data_sample: Any) -> dict:
     """A data sample as the dict metrics read (``to_dict()`` of an object)."""
     to_dict = getattr(data_sample, 'to_dict', None)
     return to_dict() if callable(to_dict) else data_sample
-
-
-def to_numpy(value: Any) -> Any:
-    """A tensor as a numpy array (other values unchanged)."""
-    if hasattr(value, 'detach') and hasattr(value, 'cpu'):
-        return value.detach().cpu().numpy()
-    return value
 
 
 # ------------------------------------------------------------- distributed

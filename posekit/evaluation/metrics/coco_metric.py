@@ -21,14 +21,14 @@ bounding box.
 from __future__ import annotations
 
 import json
-import os
-import os.path as osp
 from typing import Dict, Optional, Sequence
 
 import numpy as np
 
+from posekit.fileio import write_json
 from posekit.registry import METRICS
-from .base_metric import BaseMetric, as_dict, logger, to_numpy
+from posekit.structures import to_numpy, to_plain
+from .base_metric import BaseMetric, as_dict, logger
 from .coco_keypoint_eval import KeypointGroundTruth, evaluate_keypoints
 from .coco_predictions import (detection_areas, gather_instances,
                                nms_instances, score_instances)
@@ -70,6 +70,8 @@ class CocoMetric(BaseMetric):
     """
 
     default_prefix: Optional[str] = 'coco'
+    # annotation fields holding keypoints (COCO-WholeBody has one per part)
+    gt_keypoint_fields: tuple = ('keypoints', )
 
     def __init__(self, ann_file: Optional[str] = None, use_area: bool = True,
                  iou_type: str = 'keypoints',
@@ -241,8 +243,9 @@ class CocoMetric(BaseMetric):
         return coco_json
 
     def _gt_annotation(self, ann: dict) -> dict:
-        out = {k: ann[k] for k in ('id', 'image_id', 'category_id', 'bbox',
-                                   'keypoints')}
+        """The fields of a ground-truth annotation that evaluation reads."""
+        out = {k: ann[k] for k in ('id', 'image_id', 'category_id', 'bbox')
+               + self.gt_keypoint_fields}
         out['iscrowd'] = ann.get('iscrowd', 0)
         if self.use_area:
             if 'area' not in ann:
@@ -276,8 +279,8 @@ class CocoMetric(BaseMetric):
         flat = inst['keypoints'].reshape(len(inst['keypoints']), -1)
         results = []
         for i in order.tolist():
-            res = dict(image_id=_plain(inst['img_ids'][i]),
-                       category_id=_plain(inst['category_ids'][i]),
+            res = dict(image_id=to_plain(inst['img_ids'][i]),
+                       category_id=to_plain(inst['category_ids'][i]),
                        keypoints=flat[i].tolist(), score=float(scores[i]))
             if inst['has_bbox'][i]:
                 res['bbox'] = inst['bboxes'][i].tolist()
@@ -303,12 +306,7 @@ def _floats(scores, order: np.ndarray) -> np.ndarray:
 def _ints(values: list) -> np.ndarray:
     if values and all(isinstance(v, int) for v in values):
         return np.array(values, dtype=np.int64)
-    return np.array([_plain(v) for v in values], dtype=np.int64)
-
-
-def _plain(value):
-    """A numpy scalar or 0-d array as a Python number."""
-    return value.item() if hasattr(value, 'item') else value
+    return np.array([to_plain(v) for v in values], dtype=np.int64)
 
 
 def _load_json(path: str) -> dict:
@@ -317,13 +315,4 @@ def _load_json(path: str) -> dict:
 
 
 def _dump_json(obj, path: str) -> None:
-    if osp.dirname(path):
-        os.makedirs(osp.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
-        json.dump(obj, f, sort_keys=True, indent=4, default=_plain_json)
-
-
-def _plain_json(value):
-    if hasattr(value, 'tolist'):
-        return value.tolist()
-    raise TypeError(f'{type(value).__name__} is not JSON serialisable')
+    write_json(path, to_plain(obj), sort_keys=True, indent=4)

@@ -16,9 +16,10 @@ from typing import Optional
 import numpy as np
 
 from posekit.registry import METRICS
+from posekit.structures import to_plain
 from .base_metric import logger
 from .coco_keypoint_eval import KeypointGroundTruth, evaluate_keypoints
-from .coco_metric import CocoMetric, _floats, _ints, _plain
+from .coco_metric import CocoMetric, _floats, _ints
 
 # (name, ground-truth field, number of keypoints), in the predicted order
 PARTS = (('body', 'keypoints', 17), ('foot', 'foot_kpts', 6),
@@ -42,18 +43,7 @@ class CocoWholeBodyMetric(CocoMetric):
     default_prefix: Optional[str] = 'coco-wholebody'
     body_num, foot_num, face_num = 17, 6, 68
     left_hand_num = right_hand_num = 21
-
-    def _gt_annotation(self, ann: dict) -> dict:
-        out = {k: ann[k] for k in ('id', 'image_id', 'category_id', 'bbox')}
-        for _, field, _ in PARTS:
-            out[field] = ann[field]
-        out['iscrowd'] = ann.get('iscrowd', 0)
-        if self.use_area:
-            if 'area' not in ann:
-                raise ValueError(f'{type(self).__name__}: use_area=True but '
-                                 f'annotation {ann["id"]} has no "area"')
-            out['area'] = ann['area']
-        return out
+    gt_keypoint_fields = tuple(field for _, field, _ in PARTS)
 
     def _prepare_ground_truth(self, coco_json: dict) -> dict:
         """A :class:`KeypointGroundTruth` per part and for the whole body."""
@@ -75,7 +65,7 @@ class CocoWholeBodyMetric(CocoMetric):
         keypoints, slices = inst['keypoints'], _part_slices()
         results = []
         for i in order.tolist():
-            res = dict(image_id=_plain(inst['img_ids'][i]), category_id=1,
+            res = dict(image_id=to_plain(inst['img_ids'][i]), category_id=1,
                        score=float(scores[i]))
             for name, field, _ in PARTS:
                 res[field] = keypoints[i, slices[name]].reshape(-1).tolist()

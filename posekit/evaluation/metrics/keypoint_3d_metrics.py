@@ -15,8 +15,9 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from posekit.registry import METRICS
+from posekit.structures import to_numpy
 from ..functional.mesh_eval import keypoint_mpjpe
-from .base_metric import BaseMetric, as_dict, logger, stack_results, to_numpy
+from .base_metric import BaseMetric, as_dict, logger, stack_results
 
 
 @METRICS.register_module()

@@ -10,8 +10,9 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 
 from posekit.registry import METRICS
+from posekit.structures import to_numpy
 from ..functional.keypoint_eval import keypoint_auc, keypoint_epe, keypoint_nme
-from .base_metric import BaseMetric, as_dict, logger, stack_results, to_numpy
+from .base_metric import BaseMetric, as_dict, logger, stack_results
 from .pck_metrics import keypoint_result
 
 

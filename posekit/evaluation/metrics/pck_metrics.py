@@ -14,8 +14,9 @@ from typing import Dict, Optional, Sequence, Union
 import numpy as np
 
 from posekit.registry import METRICS
+from posekit.structures import to_numpy
 from ..functional.keypoint_eval import keypoint_pck_accuracy
-from .base_metric import BaseMetric, as_dict, logger, stack_results, to_numpy
+from .base_metric import BaseMetric, as_dict, logger, stack_results
 
 NORM_ITEMS = ('bbox', 'head', 'torso')
 

@@ -17,7 +17,7 @@ from posekit.registry import MODELS
 
 from ..utils import build_conv_layer, build_norm_layer
 from .base_backbone import BaseBackbone, freeze
-from .resnet import BasicBlock, Bottleneck, make_downsample
+from .resnet import BasicBlock, Bottleneck, make_downsample, zero_init_last_norms
 
 BLOCKS = {'BASIC': BasicBlock, 'BOTTLENECK': Bottleneck}
 
@@ -234,12 +234,7 @@ class HRNet(BaseBackbone):
         if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
             return
         if self.zero_init_residual:
-            for m in self.modules():
-                last = (m.norm3 if isinstance(m, Bottleneck) else
-                        m.norm2 if isinstance(m, BasicBlock) else None)
-                if last is not None:
-                    nn.init.zeros_(last.weight)
-                    nn.init.zeros_(last.bias)
+            zero_init_last_norms(self)
 
     @staticmethod
     def _transit(transition: nn.ModuleList, ys: list[torch.Tensor]) -> list[torch.Tensor]:

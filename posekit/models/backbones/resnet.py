@@ -150,6 +150,17 @@ class Bottleneck(_ResidualBlock):
         return self.norm3(self.conv3(out))
 
 
+def zero_init_last_norms(module: nn.Module) -> None:
+    """Zero the last norm layer of every residual block in ``module``, so
+    each block starts as the identity (Goyal et al. 2017)."""
+    for m in module.modules():
+        last = (m.norm3 if isinstance(m, Bottleneck) else
+                m.norm2 if isinstance(m, BasicBlock) else None)
+        if last is not None:
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+
+
 def make_downsample(in_channels: int, out_channels: int, stride: int,
                     avg_down: bool = False, conv_cfg: dict | None = None,
                     norm_cfg: dict | None = None) -> nn.Sequential:
@@ -299,13 +310,7 @@ class ResNet(BaseBackbone):
         if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
             return
         if self.zero_init_residual:
-            # Each block starts as the identity (Goyal et al. 2017).
-            for m in self.modules():
-                last = (m.norm3 if isinstance(m, Bottleneck) else
-                        m.norm2 if isinstance(m, BasicBlock) else None)
-                if last is not None:
-                    nn.init.zeros_(last.weight)
-                    nn.init.zeros_(last.bias)
+            zero_init_last_norms(self)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if self.deep_stem:

@@ -38,10 +38,11 @@ from torch import Tensor, nn
 
 from posekit.config import Config, shipped_configs_dir
 from posekit.evaluation.functional import simcc_pck_accuracy
-from posekit.models.heads.base_head import cat_labels, to_numpy
+from posekit.models.heads.base_head import cat_labels
 from posekit.models.utils import CheckpointError, check_local_path, load_checkpoint_file
 from posekit.models.utils import load_state_dict
 from posekit.registry import MODELS
+from posekit.structures import to_numpy
 
 
 @MODELS.register_module()

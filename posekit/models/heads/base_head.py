@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from posekit.evaluation.functional import keypoint_pck_accuracy
 from posekit.models.utils import BaseModule
 from posekit.registry import KEYPOINT_CODECS, MODELS
-from posekit.structures import InstanceData
+from posekit.structures import InstanceData, to_numpy
 
 # Both registries return a non-mapping unchanged, so a built loss module or
 # codec object can be passed wherever a config dict can.
@@ -43,32 +43,20 @@ def build_decoder(decoder: Optional[ConfigOrObject]):
     return None if decoder is None else KEYPOINT_CODECS.build(decoder)
 
 
-def to_numpy(x: Any, unzip: bool = False) -> Any:
-    """Tensor -> numpy array (bfloat16 as float32); tuples/lists
-    element-wise.
-
-    With ``unzip`` a batch is split into samples: a tensor (B, ...) becomes a
-    list of B arrays, a tuple of tensors a list of B tuples.
-    """
-    if isinstance(x, (tuple, list)):
-        parts = [to_numpy(p) for p in x]
-        if unzip:
-            return list(zip(*parts))
-        return type(x)(parts)
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu()
-        if x.dtype == torch.bfloat16:  # numpy has no bfloat16 (CPU AMP)
-            x = x.float()
-        x = x.numpy()
-    return list(x) if unzip else x
-
-
 def last_feature(feats: Sequence[Tensor]) -> Tensor:
     """The last (lowest resolution) map of a tuple of features."""
     if isinstance(feats, torch.Tensor):
         raise TypeError('heads take a tuple of feature maps (as backbones and '
                         'necks return), got a single tensor; wrap it: (x, )')
     return feats[-1]
+
+
+def check_one_feature_map(head: nn.Module, in_channels: Any) -> None:
+    """ValueError unless ``in_channels`` is one number: ``head`` reads the
+    last feature map only (MMPose's heads take the same int)."""
+    if isinstance(in_channels, (list, tuple)):
+        raise ValueError(f'{type(head).__name__} takes one feature map: '
+                         f'in_channels must be an int, got {in_channels}')
 
 
 def _gather(data_samples: Sequence, container: str, name: str) -> list:
@@ -189,7 +177,11 @@ class BaseHead(BaseModule):
             results = list(zip(keypoints, scores, visibility))
         else:
             results = []
-            for outputs in to_numpy(batch_outputs, unzip=True):
+            arrays = to_numpy(batch_outputs)
+            # per sample: an array (B, ...) or a tuple of them -> B items
+            per_sample = (list(zip(*arrays)) if isinstance(arrays, (tuple, list))
+                          else list(arrays))
+            for outputs in per_sample:
                 args = outputs if isinstance(outputs, tuple) else (outputs, )
                 kpts, scores = self.decoder.decode(*args)
                 visibility = None

@@ -14,10 +14,10 @@ from posekit.evaluation.functional import pose_pck_accuracy
 from posekit.models.utils import build_conv_layer
 from posekit.models.utils.tta import flip_heatmaps
 from posekit.registry import MODELS
-from posekit.structures import InstanceData, PixelData
+from posekit.structures import InstanceData, PixelData, to_numpy
 from .base_head import (BaseHead, ConfigOrObject, build_decoder, build_loss,
                         cat_labels, first_meta, last_feature,
-                        split_flip_feats, stack_fields, to_numpy)
+                        split_flip_feats, stack_fields)
 
 # Immutable defaults (read-only views of dicts).
 FINAL_1X1 = MappingProxyType(dict(kernel_size=1))
@@ -255,3 +255,52 @@ class ViPNASHead(HeatmapHead):
                      'deconv_out_channels and deconv_num_groups')
         return make_deconv_layers(in_channels, out_channels, kernel_sizes,
                                   self._deconv_num_groups)
+
+
+def make_deconv_trunk(in_channels: int, out_channels: int,
+                      in_featuremap_size: Tuple[int, int],
+                      deconv_out_channels: Optional[Sequence[int]],
+                      deconv_kernel_sizes: Optional[Sequence[int]],
+                      conv_out_channels: Optional[Sequence[int]],
+                      conv_kernel_sizes: Optional[Sequence[int]],
+                      final_layer: Optional[Mapping],
+                      deconv_num_groups: Optional[Sequence[int]] = None
+                      ) -> Tuple[Optional[HeatmapHead], Optional[nn.Module],
+                                 Tuple[int, int]]:
+    """The layers from the last feature map to the ``(B, K, H, W)`` maps of
+    SimCCHead and the integral regression heads.
+
+    With deconvolutions: a :class:`HeatmapHead` (a :class:`ViPNASHead`
+    given ``deconv_num_groups``; MMPose builds its deconvs with their
+    default kernels) whose final layer outputs the maps. Without: only
+    ``final_layer`` (None: the feature map itself).
+
+    Returns:
+        tuple: ``(deconv head or None, final layer or None, (w, h))``, the
+        size of the maps: ``in_featuremap_size`` doubled per deconv.
+    """
+    num_deconv = len(deconv_out_channels) if deconv_out_channels else 0
+    if not num_deconv:
+        final = (None if final_layer is None else
+                 make_final_layer(in_channels, out_channels, final_layer))
+        return None, final, tuple(in_featuremap_size)
+    size = tuple(s * 2**num_deconv for s in in_featuremap_size)
+    common = dict(in_channels=in_channels, out_channels=out_channels,
+                  deconv_out_channels=deconv_out_channels,
+                  conv_out_channels=conv_out_channels,
+                  conv_kernel_sizes=conv_kernel_sizes, final_layer=final_layer)
+    if deconv_num_groups is None:
+        head = HeatmapHead(deconv_kernel_sizes=deconv_kernel_sizes, **common)
+    else:
+        head = ViPNASHead(deconv_num_groups=deconv_num_groups, **common)
+    return head, None, size
+
+
+def deconv_trunk_forward(deconv_head: Optional[HeatmapHead],
+                         final_layer: Optional[nn.Module],
+                         feats: Sequence[Tensor]) -> Tensor:
+    """Run the layers of :func:`make_deconv_trunk` on a tuple of features."""
+    if deconv_head is not None:
+        return deconv_head(feats)
+    x = last_feature(feats)
+    return x if final_layer is None else final_layer(x)

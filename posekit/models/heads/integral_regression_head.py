@@ -20,9 +20,9 @@ from posekit.models.utils.tta import flip_coordinates, flip_heatmaps
 from posekit.registry import MODELS
 from posekit.structures import PixelData
 from .base_head import (BaseHead, ConfigOrObject, build_decoder, build_loss,
-                        cat_labels, coords_accuracy, first_meta,
-                        last_feature, split_flip_feats, stack_fields)
-from .heatmap_head import FINAL_1X1, HeatmapHead, make_final_layer
+                        cat_labels, check_one_feature_map, coords_accuracy,
+                        first_meta, split_flip_feats, stack_fields)
+from .heatmap_head import FINAL_1X1, deconv_trunk_forward, make_deconv_trunk
 from .regression_head import LINEAR_INIT
 
 SMOOTH_L1 = MappingProxyType(dict(type='SmoothL1Loss', use_target_weight=True))
@@ -61,31 +61,17 @@ class IntegralRegressionHead(BaseHead):
                  decoder: Optional[ConfigOrObject] = None,
                  init_cfg: Optional[Union[dict, list]] = None):
         super().__init__(list(LINEAR_INIT) if init_cfg is None else init_cfg)
-        if isinstance(in_channels, (list, tuple)):
-            raise ValueError(f'{type(self).__name__} takes one feature map: '
-                             f'in_channels must be an int, got {in_channels}')
+        check_one_feature_map(self, in_channels)
         self.in_channels = in_channels
         self.num_joints = num_joints
         self.debias = debias
         self.beta = beta
         self.loss_module = build_loss(loss)
         self.decoder = build_decoder(decoder)
-        num_deconv = len(deconv_out_channels) if deconv_out_channels else 0
-        if num_deconv:
-            self.heatmap_size = tuple(s * 2**num_deconv
-                                      for s in in_featuremap_size)
-            self.simplebaseline_head = HeatmapHead(
-                in_channels=in_channels, out_channels=num_joints,
-                deconv_out_channels=deconv_out_channels,
-                deconv_kernel_sizes=deconv_kernel_sizes,
-                conv_out_channels=conv_out_channels,
-                conv_kernel_sizes=conv_kernel_sizes, final_layer=final_layer)
-        else:
-            self.heatmap_size = tuple(in_featuremap_size)
-            self.simplebaseline_head = None
-            self.final_layer = (None if final_layer is None else
-                                make_final_layer(in_channels, num_joints,
-                                                 final_layer))
+        self.simplebaseline_head, self.final_layer, self.heatmap_size = \
+            make_deconv_trunk(in_channels, num_joints, in_featuremap_size,
+                              deconv_out_channels, deconv_kernel_sizes,
+                              conv_out_channels, conv_kernel_sizes, final_layer)
         W, H = self.heatmap_size
         # Bin i of a W-bin axis sits at i / W.
         self.linspace_x = nn.Parameter(
@@ -96,12 +82,7 @@ class IntegralRegressionHead(BaseHead):
     def forward(self, feats: Sequence[Tensor]) -> Tuple[Tensor, Tensor]:
         """Features -> coordinates (B, K, 2) in [0, 1) and softmaxed
         heatmaps (B, K, H, W)."""
-        if self.simplebaseline_head is not None:
-            x = self.simplebaseline_head(feats)
-        else:
-            x = last_feature(feats)
-            if self.final_layer is not None:
-                x = self.final_layer(x)
+        x = deconv_trunk_forward(self.simplebaseline_head, self.final_layer, feats)
         B, K, H, W = x.shape
         heatmaps = F.softmax((x * self.beta).reshape(B, K, H * W), dim=2
                              ).reshape(B, K, H, W)

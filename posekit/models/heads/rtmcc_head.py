@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from posekit.registry import MODELS
 from posekit.structures import InstanceData
 from .base_head import (BaseHead, ConfigOrObject, build_decoder, build_loss,
-                        last_feature)
+                        check_one_feature_map, last_feature)
 from .rtmcc_block import RTMCCBlock, ScaleNorm
 from .simcc_head import KL_LOSS, simcc_loss, simcc_predict, simcc_size
 
@@ -59,9 +59,7 @@ class RTMCCHead(BaseHead):
                         dict(type='Normal', layer=['Linear'], std=0.01,
                              bias=0)]
         super().__init__(init_cfg)
-        if isinstance(in_channels, (list, tuple)):
-            raise ValueError('RTMCCHead takes one feature map: in_channels '
-                             f'must be an int, got {in_channels}')
+        check_one_feature_map(self, in_channels)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.input_size = input_size

@@ -11,11 +11,10 @@ from torch import Tensor, nn
 from posekit.evaluation.functional import simcc_pck_accuracy
 from posekit.models.utils.tta import flip_vectors
 from posekit.registry import MODELS
-from posekit.structures import InstanceData, PixelData
+from posekit.structures import InstanceData, PixelData, to_numpy
 from .base_head import (BaseHead, ConfigOrObject, build_decoder, build_loss,
-                        cat_labels, first_meta, last_feature,
-                        split_flip_feats, to_numpy)
-from .heatmap_head import FINAL_1X1, HeatmapHead, ViPNASHead, make_final_layer
+                        cat_labels, first_meta, split_flip_feats)
+from .heatmap_head import FINAL_1X1, deconv_trunk_forward, make_deconv_trunk
 
 KL_LOSS = MappingProxyType(dict(type='KLDiscretLoss', use_target_weight=True))
 
@@ -140,27 +139,10 @@ class SimCCHead(BaseHead):
         self.simcc_split_ratio = simcc_split_ratio
         self.loss_module = build_loss(loss)
         self.decoder = build_decoder(decoder)
-        num_deconv = len(deconv_out_channels) if deconv_out_channels else 0
-        if num_deconv:
-            self.heatmap_size = tuple(s * 2**num_deconv
-                                      for s in in_featuremap_size)
-            common = dict(in_channels=in_channels, out_channels=out_channels,
-                          deconv_out_channels=deconv_out_channels,
-                          conv_out_channels=conv_out_channels,
-                          conv_kernel_sizes=conv_kernel_sizes,
-                          final_layer=final_layer)
-            if deconv_type == 'heatmap':
-                self.deconv_head = HeatmapHead(
-                    deconv_kernel_sizes=deconv_kernel_sizes, **common)
-            else:  # MMPose builds the ViPNAS deconvs with default kernels
-                self.deconv_head = ViPNASHead(
-                    deconv_num_groups=deconv_num_groups, **common)
-        else:
-            self.heatmap_size = tuple(in_featuremap_size)
-            self.deconv_head = None
-            self.final_layer = (None if final_layer is None else
-                                make_final_layer(in_channels, out_channels,
-                                                 final_layer))
+        self.deconv_head, self.final_layer, self.heatmap_size = make_deconv_trunk(
+            in_channels, out_channels, in_featuremap_size, deconv_out_channels,
+            deconv_kernel_sizes, conv_out_channels, conv_kernel_sizes, final_layer,
+            deconv_num_groups if deconv_type == 'vipnas' else None)
         flat = self.heatmap_size[0] * self.heatmap_size[1]
         W, H = simcc_size(input_size, simcc_split_ratio)
         self.mlp_head_x = nn.Linear(flat, W)
@@ -168,12 +150,7 @@ class SimCCHead(BaseHead):
 
     def forward(self, feats: Sequence[Tensor]) -> Tuple[Tensor, Tensor]:
         """Features -> x (B, K, Wx) and y (B, K, Wy) logits."""
-        if self.deconv_head is not None:
-            x = self.deconv_head(feats)
-        else:
-            x = last_feature(feats)
-            if self.final_layer is not None:
-                x = self.final_layer(x)
+        x = deconv_trunk_forward(self.deconv_head, self.final_layer, feats)
         x = torch.flatten(x, 2)
         return self.mlp_head_x(x), self.mlp_head_y(x)
 

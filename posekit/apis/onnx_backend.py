@@ -1,7 +1,8 @@
-"""Run an exported top-down model with ONNX Runtime, as ``init_model`` runs it.
+"""The ONNX Runtime backend: an exported top-down model, run as ``init_model``'s.
 
 :class:`OnnxPoseModel` stands in for the PyTorch model in
-``inference_topdown`` (it has ``cfg``, ``dataset_meta`` and ``test_step``):
+``inference_topdown`` (the :class:`~posekit.apis.backends.PoseModel`
+interface: ``cfg``, ``dataset_meta``, ``test_cfg`` and ``test_step``):
 
 - the data preprocessor is the config's own (PyTorch, cheap): the file holds
   only the network, whose input is the preprocessed ``(N, C, H, W)`` batch;
@@ -17,30 +18,19 @@ run per crop.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import warnings
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
 from posekit.config import Config
-
-INSTALL_HINT = 'pip install "posekit[onnx]"'
-
-
-def import_optional(name: str) -> Any:
-    """Import ``onnx``, ``onnxruntime`` or ``onnxscript``, or raise an
-    ImportError that says how to install them."""
-    try:
-        return importlib.import_module(name)
-    except ImportError as e:
-        raise ImportError(f'{name} is needed for ONNX export and inference '
-                          f'but cannot be imported ({e}); install the extra: '
-                          f'{INSTALL_HINT}') from e
+from posekit.models.builder import (config_input_size, dataset_meta_or_coco,
+                                    load_inference_config)
+from posekit.models.onnx_spec import import_optional, preprocess_metadata
 
 
 class OnnxNetwork:
@@ -162,7 +152,6 @@ class OnnxPoseModel:
                  onnx_file: str | os.PathLike, device: str = 'cpu',
                  cfg_options: Mapping | None = None,
                  num_threads: int | None = None) -> None:
-        from posekit.apis.inference import dataset_meta_or_coco, load_inference_config
         self.cfg = load_inference_config(config, cfg_options)
         self.network = OnnxNetwork(onnx_file, device, num_threads)
         self.estimator = _decoding_estimator(self.cfg)
@@ -210,6 +199,44 @@ def init_onnx_model(config: str | os.PathLike | Config,
                          cfg_options=cfg_options, num_threads=num_threads)
 
 
+def check_onnx(model: nn.Module, onnx_file: str | os.PathLike,
+               batch_sizes: Sequence[int] = (1, ), seed: int = 0,
+               num_threads: int | None = None) -> dict:
+    """Compare ONNX Runtime with PyTorch on random inputs.
+
+    Args:
+        model (nn.Module): The PyTorch model the file was exported from.
+        onnx_file (str | Path): The exported file.
+        batch_sizes (tuple[int]): Batches to try; a fixed-batch file is
+            tried at its batch size only.
+        seed (int): Seed of the random (standard normal) inputs.
+        num_threads (int, optional): ONNX Runtime's intra-op threads.
+
+    Returns:
+        dict[str, tuple[float, float]]: Per output name, the largest (over
+        the batches) relative error ``||onnx - torch|| / ||torch||`` and
+        maximum absolute difference.
+    """
+    network = OnnxNetwork(onnx_file, num_threads=num_threads)
+    if network.batch_size is not None:
+        batch_sizes = (network.batch_size, )
+    generator = torch.Generator().manual_seed(seed)
+    device = next(model.parameters()).device
+    errors: dict = {}
+    for batch in batch_sizes:
+        x = torch.randn((batch, ) + network.input_shape, generator=generator)
+        with torch.no_grad():
+            expected = _as_tuple(model(x.to(device), mode='tensor'))
+        got = _as_tuple(network(x))
+        for name, a, b in zip(network.output_names, got, expected):
+            a, b = a.double().numpy(), b.detach().cpu().double().numpy()
+            rel = float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))
+            diff = float(np.abs(a - b).max()) if a.size else 0.0
+            old = errors.get(name, (0.0, 0.0))
+            errors[name] = (max(old[0], rel), max(old[1], diff))
+    return errors
+
+
 def check_metadata(network: OnnxNetwork, cfg: Config, estimator: nn.Module,
                    dataset_meta: Mapping, path: str = 'the ONNX file') -> None:
     """Raise ValueError where the file's metadata contradicts the config.
@@ -219,7 +246,6 @@ def check_metadata(network: OnnxNetwork, cfg: Config, estimator: nn.Module,
     the flip indices. A file without posekit metadata (exported by another
     tool) gets a warning for what cannot be checked.
     """
-    from .onnx_export import config_input_size, preprocess_metadata
     meta = network.metadata
     problems = []
     size = config_input_size(cfg)
@@ -310,3 +336,7 @@ def _decoding_estimator(cfg: Config) -> nn.Module:
         test_cfg=model_cfg.get('test_cfg'),
         data_preprocessor=model_cfg.get('data_preprocessor'),
         metainfo=model_cfg.get('metainfo'))
+
+
+def _as_tuple(outputs: Any) -> tuple:
+    return (outputs, ) if isinstance(outputs, torch.Tensor) else tuple(outputs)

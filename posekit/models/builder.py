@@ -1,0 +1,165 @@
+"""A model for inference from a config and a checkpoint: build, then load.
+
+This is the core of ``posekit.apis.init_model`` (which adds the device) and
+what ``posekit.export`` builds a model with. Checkpoints are read with
+``torch.load(weights_only=True)`` (no pickled code runs).
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Mapping
+
+from torch import nn
+
+from posekit.config import Config
+from posekit.datasets.metainfo import parse_pose_metainfo
+from posekit.registry import DATASETS, MODELS
+from .heads import upgrade_legacy_keys
+from .utils import load_state_dict, read_checkpoint, revert_sync_batchnorm, state_dict_of
+
+COCO_METAINFO = dict(from_file='configs/_base_/datasets/coco.py')
+
+# Keys of early MMPose 1.x checkpoints: the preprocessor's mean and std,
+# which the config gives.
+_PREPROCESSOR_KEYS = ('data_preprocessor.mean', 'data_preprocessor.std')
+
+
+def build_inference_model(config: str | os.PathLike | Config,
+                          checkpoint: str | os.PathLike | None = None,
+                          cfg_options: Mapping | None = None) -> nn.Module:
+    """Build the config's model in eval mode on the CPU, optionally with weights.
+
+    See ``posekit.apis.init_model`` for the arguments (it calls this, then
+    moves the model to its device). SyncBatchNorm layers become plain batch
+    norm; the backbone's ``init_cfg`` and a distiller's
+    ``teacher_pretrained`` are never applied.
+
+    Returns:
+        nn.Module: With ``cfg`` (a private copy of the config) and
+        ``dataset_meta`` (the checkpoint's ``meta.dataset_meta``, else the
+        config's, else COCO's) set.
+
+    Raises:
+        FileNotFoundError: ``checkpoint`` does not exist.
+        RuntimeError: The checkpoint cannot be read or does not match the
+            model (the message lists missing, unexpected and misshapen keys).
+    """
+    config = load_inference_config(config, cfg_options)
+    _drop_pretrained(config.model)
+    model = revert_sync_batchnorm(MODELS.build(config.model))
+    dataset_meta = None
+    if checkpoint is not None:
+        state_dict, meta = read_weights_and_meta(checkpoint)
+        for key in _PREPROCESSOR_KEYS:
+            state_dict.pop(key, None)
+        load_state_dict(model, upgrade_legacy_keys(model, state_dict), strict=True)
+        dataset_meta = meta.get('dataset_meta')
+    model.dataset_meta = dataset_meta if dataset_meta is not None else \
+        dataset_meta_or_coco(config)
+    model.cfg = config
+    model.eval()
+    return model
+
+
+def _drop_pretrained(model_cfg: Mapping) -> None:
+    """Never fetch pretrained weights at build time: the backbone's
+    ``init_cfg`` and a distiller's ``teacher_pretrained`` (often URLs) are
+    cleared. (Neither is applied without ``init_weights``, which is not
+    called here, as in MMPose; clearing them keeps it that way.)"""
+    backbone = model_cfg.get('backbone')
+    if isinstance(backbone, Mapping) and 'init_cfg' in backbone:
+        backbone['init_cfg'] = None
+    if model_cfg.get('teacher_pretrained') is not None:
+        model_cfg['teacher_pretrained'] = None
+
+
+def load_inference_config(config: str | os.PathLike | Config,
+                          cfg_options: Mapping | None = None) -> Config:
+    """A private copy of ``config`` (a file or a Config) with ``cfg_options``
+    applied and ``model.train_cfg`` cleared; the caller's config is untouched."""
+    if isinstance(config, (str, os.PathLike)):
+        config = Config.fromfile(config)
+    elif isinstance(config, Config):
+        config = Config(config.to_dict(), filename=config.filename)
+    else:
+        raise TypeError('config must be a file name or a Config, got '
+                        f'{type(config).__name__}')
+    if cfg_options:
+        # new keys allowed: MMPose's demos add e.g. test_cfg.output_heatmaps
+        config.merge_from_dict(cfg_options, allow_new_keys=True)
+    config.model.train_cfg = None
+    return config
+
+
+def read_weights_and_meta(path: str | os.PathLike) -> tuple[dict, dict]:
+    """A checkpoint's weights and its ``meta`` dict, the file read once.
+
+    See :func:`posekit.models.utils.read_checkpoint` (the whole file) for
+    the numpy data types MMPose checkpoints need.
+
+    Returns:
+        tuple[dict, dict]: ``(state_dict, meta)``; ``meta`` is empty when the
+        file has none (e.g. ``.safetensors`` or a bare state_dict).
+    """
+    raw = read_checkpoint(path, map_location='cpu')
+    state_dict = state_dict_of(raw)
+    meta = raw.get('meta') if isinstance(raw, Mapping) else None
+    return state_dict, dict(meta) if isinstance(meta, Mapping) else {}
+
+
+def dataset_meta_from_config(config: Config) -> dict | None:
+    """Parsed meta information of the config's test, val or train dataset.
+
+    The first of ``test_dataloader``, ``val_dataloader``, ``train_dataloader``
+    whose dataset has a ``metainfo`` entry or a registered type with a
+    default ``METAINFO`` gives it. None when none does.
+    """
+    for name in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
+        dataset = (config.get(name) or {}).get('dataset')
+        if not isinstance(dataset, Mapping):
+            continue
+        metainfo = dataset.get('metainfo')
+        if metainfo is None:
+            kind = dataset.get('type')
+            cls = kind if isinstance(kind, type) else (
+                DATASETS.get(kind) if kind in DATASETS else None)
+            metainfo = getattr(cls, 'METAINFO', None)
+        if metainfo:
+            return parse_pose_metainfo(metainfo)
+    return None
+
+
+def dataset_meta_or_coco(config: Config) -> dict:
+    """:func:`dataset_meta_from_config`, or COCO's with a warning when the
+    config names none (for a checkpoint that carries no meta either)."""
+    dataset_meta = dataset_meta_from_config(config)
+    if dataset_meta is None:
+        warnings.warn('no dataset meta information in the checkpoint nor in '
+                      'the config; using COCO\'s', stacklevel=3)
+        dataset_meta = parse_pose_metainfo(COCO_METAINFO)
+    return dataset_meta
+
+
+def config_input_size(cfg: Mapping | None) -> tuple[int, int] | None:
+    """``(w, h)`` of the network input: ``input_size`` of the test (or val)
+    pipeline's ``TopdownAffine``, else ``codec['input_size']``; None if
+    neither is there."""
+    if not cfg:
+        return None
+    for loader_name in ('test_dataloader', 'val_dataloader'):
+        dataset = (cfg.get(loader_name) or {}).get('dataset') or {}
+        for step in dataset.get('pipeline') or ():
+            kind = step.get('type') if isinstance(step, Mapping) else None
+            name = getattr(kind, '__name__', kind) or ''
+            if name.split('.')[-1] == 'TopdownAffine' and 'input_size' in step:
+                return _pair(step['input_size'])
+    codec = cfg.get('codec')
+    if isinstance(codec, Mapping) and 'input_size' in codec:
+        return _pair(codec['input_size'])
+    return None
+
+
+def _pair(size) -> tuple[int, int]:
+    w, h = size
+    return int(w), int(h)
