@@ -2,16 +2,23 @@
 from __future__ import annotations
 
 import math
+import os
 from types import SimpleNamespace
 
 import pytest
 import torch
 from torch import nn
 
-from posekit.engine.hooks import (BadCaseAnalysisHook, CheckpointHook, EMAHook,
-                                  ExpMomentumEMA, ExponentialMovingAverage, Hook,
-                                  ParamSchedulerHook, PoseVisualizationHook)
+from posekit.engine.checkpoint import read_checkpoint, save_checkpoint
+from posekit.engine.hooks import (BadCaseAnalysisHook, CheckpointHook,
+                                  DistSamplerSeedHook, EMAHook, ExpMomentumEMA,
+                                  ExponentialMovingAverage, Hook, IterTimerHook,
+                                  LoggerHook, ParamSchedulerHook,
+                                  PoseVisualizationHook)
 from posekit.engine.hooks.hook import STAGES
+from posekit.engine.logging import LogProcessor, MessageHub
+from posekit.engine.optim import OptimWrapper
+from posekit.engine.schedulers import build_param_schedulers
 from posekit.engine.setup import build_hooks
 from posekit.registry import HOOKS
 
@@ -34,9 +41,27 @@ def test_default_hooks_are_ordered_by_priority_then_registration():
 
 
 def test_every_stage_exists_on_the_base_hook():
+    """The base hook has every stage (with the loop's arguments) and does
+    nothing in any of them; the registry holds MMPose's hook types."""
+    hook, run = Hook(), SimpleNamespace()
     for stage in STAGES:
-        assert callable(getattr(Hook, stage))
-    assert len(HOOKS) >= 12
+        method = getattr(hook, stage)
+        if stage.endswith('_iter'):
+            args = (run, 0, None, None) if stage.startswith('after') else (run, 0, None)
+        elif stage.endswith('_checkpoint'):
+            args = (run, {})
+        elif stage.startswith('after_') and stage.endswith('_epoch') \
+                and stage != 'after_train_epoch':
+            args = (run, {})
+        else:
+            args = (run,)
+        assert method(*args) is None
+    assert vars(run) == {}
+    assert sorted(HOOKS.keys()) == [
+        'BadCaseAnalysisHook', 'CheckpointHook', 'DistSamplerSeedHook',
+        'EMAHook', 'EmptyCacheHook', 'IterTimerHook', 'LoggerHook',
+        'ParamSchedulerHook', 'PipelineSwitchHook', 'PoseVisualizationHook',
+        'SyncBuffersHook', 'SyncNormHook']
 
 
 def test_unknown_hook_arguments_raise():
@@ -97,17 +122,161 @@ def test_ema_hook_swaps_weights_around_evaluation():
 
 
 def test_param_scheduler_hook_steps_by_kind():
-    calls = []
-    iter_s = SimpleNamespace(by_epoch=False, step=lambda *a: calls.append('iter'))
-    epoch_s = SimpleNamespace(by_epoch=True, step=lambda *a: calls.append('epoch'))
-    plateau = SimpleNamespace(by_epoch=True, need_val_args=True,
-                              step=lambda metrics: calls.append(('val', metrics['PCK'])))
-    runner = SimpleNamespace(param_schedulers=[iter_s, epoch_s, plateau])
+    """Real schedulers on an SGD at lr 1: a linear warm-up by iteration
+    (end 4: factor 0.25 at iteration 0 to 1 at iteration end - 1 = 3, i.e.
+    +0.25 a step, MMEngine's convention) and a x0.1 step at epoch 1. Two epochs of two iterations, the hook called where the
+    loop calls it: the lr trained with is 0.25, 0.5 | 0.075, 0.1."""
+    wrapper = OptimWrapper(torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=1.0))
+    schedulers = build_param_schedulers(wrapper, [
+        dict(type='LinearLR', start_factor=0.25, begin=0, end=4, by_epoch=False),
+        dict(type='MultiStepLR', milestones=[1], gamma=0.1, by_epoch=True)],
+        epoch_length=2, max_epochs=2)
+
+    class NeedsMetrics:      # a user scheduler that reads validation results
+        by_epoch, need_val_args = True, True
+        seen: list = []
+
+        def step(self, metrics):
+            self.seen.append(metrics['PCK'])
+
+    plateau = NeedsMetrics()
+    runner = SimpleNamespace(param_schedulers=schedulers + [plateau])
     hook = ParamSchedulerHook()
-    hook.after_train_iter(runner, 0)
-    hook.after_train_epoch(runner)
-    hook.after_val_epoch(runner, dict(PCK=0.5))
-    assert calls == ['iter', 'epoch', ('val', 0.5)]
+    used = []
+    for epoch in range(2):
+        for i in range(2):
+            used.append(wrapper.optimizer.param_groups[0]['lr'])
+            hook.after_train_iter(runner, i)
+        hook.after_train_epoch(runner)
+        hook.after_val_epoch(runner, dict(PCK=0.5 + epoch))
+    assert used == pytest.approx([0.25, 0.5, 0.075, 0.1], rel=1e-12)
+    assert plateau.seen == [0.5, 1.5]
+    hook.after_val_epoch(runner, {})          # no metrics: nothing steps
+    assert plateau.seen == [0.5, 1.5]
+
+
+class _Run:
+    """The run state a hook is given (hook.py lists it), for hooks called
+    outside a Runner: the real MessageHub and LogProcessor, checkpoints
+    written with posekit's atomic writer."""
+
+    def __init__(self, work_dir, model, max_epochs=3, max_iters=6):
+        import logging
+        self.work_dir = self.log_dir = str(work_dir)
+        self.model, self.epoch, self.iter = model, 0, 0
+        self.max_epochs, self.max_iters = max_epochs, max_iters
+        self.message_hub = MessageHub()
+        self.log_processor = LogProcessor(window_size=2)
+        self.logger = logging.getLogger('posekit.test_hooks')
+        self.experiment_name = 'exp'
+        self.train_dataloader = [0, 1]        # two batches an epoch
+        self.saved = []
+
+    def save_checkpoint(self, path, save_optimizer=True,
+                        save_param_scheduler=True, meta=None):
+        self.saved.append(os.path.basename(path))
+        save_checkpoint({'meta': dict(meta), 'state_dict': self.model.state_dict(),
+                         'message_hub': self.message_hub.state_dict()}, path)
+
+
+def test_checkpoint_hook_files_pointer_and_best(tmp_path):
+    """interval 2 over 3 epochs: epoch_2 and (save_last) epoch_3; the best
+    PCK (0.4, 0.7, 0.6 after epochs 1..3) is epoch 2's, and the earlier best
+    file is deleted when a better one comes. As in the loop, the epoch
+    counter has moved on (epochs done) when validation runs."""
+    model = nn.Linear(1, 1)
+    run = _Run(tmp_path, model)
+    hook = CheckpointHook(interval=2, save_best='PCK', rule='greater')
+    hook.before_train(run)
+    for epoch, pck in enumerate((0.4, 0.7, 0.6)):
+        run.epoch, run.iter = epoch, 2 * epoch + 1
+        with torch.no_grad():
+            model.weight.fill_(float(epoch))
+        hook.after_train_epoch(run)
+        run.epoch += 1
+        hook.after_val_epoch(run, dict(PCK=pck))
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ['best_PCK_epoch_2.pth', 'epoch_2.pth', 'epoch_3.pth',
+                     'last_checkpoint']
+    assert (tmp_path / 'last_checkpoint').read_text().strip() == \
+        str(tmp_path / 'epoch_3.pth')
+    best = read_checkpoint(str(tmp_path / 'best_PCK_epoch_2.pth'))
+    assert best['state_dict']['weight'].item() == 1.0     # epoch 2's weights
+    last = read_checkpoint(str(tmp_path / 'epoch_3.pth'))
+    assert last['meta'] == dict(epoch=3, iter=5)
+    assert last['message_hub']['runtime_info']['best_score'] == 0.7
+    assert run.message_hub.get_info('best_ckpt') == \
+        str(tmp_path / 'best_PCK_epoch_2.pth')
+
+
+def test_checkpoint_hook_max_keep_by_iteration(tmp_path):
+    run = _Run(tmp_path, nn.Linear(1, 1), max_iters=5)
+    hook = CheckpointHook(interval=1, by_epoch=False, max_keep_ckpts=2)
+    hook.before_train(run)
+    for it in range(5):
+        run.iter = it
+        hook.after_train_iter(run, it)
+        hook.after_train_epoch(run)          # by iteration: no epoch files
+    assert run.saved == [f'iter_{i}.pth' for i in range(1, 6)]
+    assert sorted(p.name for p in tmp_path.glob('*.pth')) == [
+        'iter_4.pth', 'iter_5.pth']
+    assert run.message_hub.get_info('keep_ckpt_ids') == [4, 5]
+
+
+def test_logger_hook_writes_the_smoothed_line_every_interval(tmp_path, caplog):
+    """interval 2, window 2: after iterations 2 and 4 the line shows the
+    mean of the last two losses, (1 + 3) / 2 = 2 then (5 + 7) / 2 = 6,
+    and the same numbers go to the visualizer at step iter + 1."""
+    import logging
+    run = _Run(tmp_path, nn.Linear(1, 1), max_iters=4)
+    run.log_processor = LogProcessor(window_size=2, by_epoch=False)
+    scalars = []
+    run.visualizer = SimpleNamespace(
+        add_scalars=lambda values, step: scalars.append((step, values)))
+    hook = LoggerHook(interval=2)
+    with caplog.at_level(logging.INFO, logger='posekit.test_hooks'):
+        for it, loss in enumerate((1., 3., 5., 7.)):
+            run.iter = it
+            run.message_hub.update_scalar('train/loss', loss)
+            hook.after_train_iter(run, it)
+    lines = [r.getMessage() for r in caplog.records if 'loss' in r.getMessage()]
+    assert len(lines) == 2
+    assert lines[0].startswith('Iter(train) [2/4]') and 'loss: 2.0000' in lines[0]
+    assert lines[1].startswith('Iter(train) [4/4]') and 'loss: 6.0000' in lines[1]
+    assert [(step, v['loss']) for step, v in scalars] == [(2, 2.0), (4, 6.0)]
+
+
+def test_iter_timer_hook_records_times_and_eta(monkeypatch):
+    """With a clock that advances 1 s before each batch arrives and 2 s
+    more by the iteration's end: data_time 1 (from the previous end) and
+    time 3 (end to end); eta = mean time x iterations left = 3 x 8."""
+    from posekit.engine.hooks import runtime_hooks
+    clock = iter([0., 1., 3., 4., 6.])
+    monkeypatch.setattr(runtime_hooks, 'time',
+                        SimpleNamespace(perf_counter=lambda: next(clock)))
+    run = _Run('.', nn.Linear(1, 1), max_iters=10)
+    hook = IterTimerHook()
+    hook.before_train_epoch(run)                       # t = 0
+    for it in range(2):
+        run.iter = it
+        hook.before_train_iter(run, it)                # t = 1, 4
+        hook.after_train_iter(run, it)                 # t = 3, 6
+    hub = run.message_hub
+    assert hub.get_scalar('train/data_time').values == [1., 1.]
+    assert hub.get_scalar('train/time').values == [3., 3.]
+    assert hub.get_info('eta') == 3. * 8
+
+
+def test_dist_sampler_seed_hook_sets_the_epoch():
+    from posekit.datasets.samplers import DefaultSampler
+    sampler = DefaultSampler(list(range(10)), shuffle=True, seed=0)
+    run = SimpleNamespace(epoch=3, train_dataloader=SimpleNamespace(sampler=sampler))
+    order_before = list(sampler)
+    DistSamplerSeedHook().before_train_epoch(run)
+    fresh = DefaultSampler(list(range(10)), shuffle=True, seed=0)
+    fresh.set_epoch(3)
+    assert list(sampler) == list(fresh)
+    assert list(sampler) != order_before
 
 
 def test_badcase_hook_refuses_to_run_but_accepts_its_config():

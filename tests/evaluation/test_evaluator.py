@@ -158,3 +158,49 @@ def test_every_registered_metric_builds_from_a_config(name):
     metric = METRICS.build(dict(type=f'mmpose.{name}', **REQUIRED.get(name, {})))
     assert isinstance(metric, BaseMetric)
     assert callable(metric.process) and callable(metric.evaluate)
+
+
+def _shifted(samples, dx, dy):
+    out = []
+    for s in samples:
+        pred = dict(s['pred_instances'])
+        pred['keypoints'] = (pred['keypoints'] + np.float32([dx, dy])).astype(np.float32)
+        out.append(dict(s, pred_instances=pred))
+    return out
+
+
+def test_metric_numbers_for_known_predictions(make):
+    """The ground truth as the prediction: every OKS is 1, so AP and AR are
+    1, every keypoint is within any PCK threshold, and the EPE is 0. Moved
+    by (3, 4) pixels: every error is exactly 5 px (integer COCO coordinates,
+    float32 sums), so EPE is 5 and PCK@0.05 counts, per keypoint, the
+    instances whose box's longer side exceeds 5 / 0.05 = 100 px."""
+    dataset = make.dataset('CocoDataset', ANN)
+    truth = make.topdown(dataset, seed=None, shapes=make.shapes(ANN))
+    cfgs = [dict(type='CocoMetric', ann_file=make.path(ANN)),
+            dict(type='PCKAccuracy', thr=0.05), dict(type='EPE')]
+    evaluator = build_evaluator(cfgs)
+    evaluator.dataset_meta = dataset.metainfo
+    evaluator.process(truth)
+    results = evaluator.evaluate(len(truth))
+    for key in ('coco/AP', 'coco/AP .5', 'coco/AP .75', 'coco/AR', 'coco/AR .5'):
+        assert results[key] == pytest.approx(1.0, abs=1e-12), key
+    assert results['PCK'] == 1.0
+    assert results['EPE'] == 0.0
+
+    moved = _shifted(truth, 3., 4.)
+    evaluator.process(moved)
+    results = evaluator.evaluate(len(moved))
+    assert results['EPE'] == pytest.approx(5.0, rel=1e-6)
+    # PCK by hand: per keypoint, the share of its visible instances hit
+    hits = [[] for _ in range(17)]
+    for s in moved:
+        gt = s['gt_instances']
+        box = gt['bboxes'][0]
+        longer = max(box[2] - box[0], box[3] - box[1])
+        for k in np.flatnonzero(gt['keypoints_visible'][0] > 0):
+            hits[k].append(5.0 / longer < 0.05)
+    expected = np.mean([np.mean(h) for h in hits if h])
+    assert 0 < expected < 1               # the shift separates the boxes
+    assert results['PCK'] == pytest.approx(expected, abs=1e-12)
+    assert results['coco/AP'] < 1.0

@@ -451,3 +451,76 @@ def test_bfloat16_outputs_decode_and_score():
         preds = head.predict(feats, samples, {})
     assert torch.isfinite(losses['loss_kpt'])
     assert preds[0].keypoints.dtype == np.float32
+
+
+def test_heatmap_head_loss_and_accuracy_follow_from_a_pass_through():
+    """A head that passes its input through (no deconv, no final layer):
+    fed the target heatmaps it has loss 0 and accuracy 1; fed zeros, the
+    MSE is the mean of the squared targets (weights all 1), computed here
+    in float64 from the packed targets."""
+    kp = random_keypoints(2)
+    samples = make_batch(HEATMAP, kp)
+    target = torch.stack([s.gt_fields.heatmaps for s in samples])
+    head = _identity_heatmap_head()
+    perfect = head.loss((target, ), samples, {})
+    assert perfect['loss_kpt'].item() == 0.0
+    assert perfect['acc_pose'] == 1.0
+    zero = head.loss((torch.zeros_like(target), ), samples, {})
+    expected = (target.double() ** 2).mean().item()
+    # float32 mean of 1920 squares in [0, 1]: 1e-6 relative is 16 ulps
+    assert zero['loss_kpt'].item() == pytest.approx(expected, rel=1e-6)
+    assert zero['acc_pose'] == 0.0
+
+
+def _simcc_head_with_set_biases():
+    """SimCC head whose x/y classifiers have zero weights: every keypoint's
+    outputs are the biases, peaked at bin 40 (x) and bin 100 (y)."""
+    head, codec, make_feats = build('SimCCHead')
+    bins_x, bins_y = torch.arange(96.), torch.arange(128.)
+    with torch.no_grad():
+        head.mlp_head_x.weight.zero_()
+        head.mlp_head_y.weight.zero_()
+        head.mlp_head_x.bias.copy_(5. - 0.25 * (bins_x - 40).abs())
+        head.mlp_head_y.bias.copy_(3. - 0.25 * (bins_y - 100).abs())
+    head.eval()
+    return head, codec, make_feats
+
+
+def test_simcc_head_outputs_and_decoding_follow_from_set_weights():
+    """Split ratio 2: bin 40 is x = 20, bin 100 is y = 50 (input pixels);
+    the score is the smaller of the two peaks, min(5, 3) = 3."""
+    head, _, make_feats = _simcc_head_with_set_biases()
+    feats = make_feats(2, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        pred_x, pred_y = head.forward(feats)
+    torch.testing.assert_close(pred_x, head.mlp_head_x.bias.expand(2, K, 96),
+                               rtol=0, atol=0)
+    torch.testing.assert_close(pred_y, head.mlp_head_y.bias.expand(2, K, 128),
+                               rtol=0, atol=0)
+    preds = head.predict(feats, [], {})
+    for p in preds:
+        np.testing.assert_array_equal(p.keypoints, np.tile([20., 50.], (1, K, 1)))
+        np.testing.assert_array_equal(p.keypoint_scores, np.full((1, K), 3.))
+
+
+def test_simcc_head_loss_by_hand():
+    """KLDiscretLoss (beta 1, no label softmax) per axis: for each keypoint
+    the mean over bins of q (log q - log softmax(p)), times its weight,
+    summed, divided by K; x and y added. Computed in float64 from the
+    packed labels and the (known) bias outputs."""
+    head, codec, make_feats = _simcc_head_with_set_biases()
+    samples = make_batch(codec, random_keypoints(2))
+    feats = make_feats(2, torch.Generator().manual_seed(0))
+    loss = head.loss(feats, samples, {})['loss_kpt'].item()
+    expected = 0.
+    for axis, bias in (('keypoint_x_labels', head.mlp_head_x.bias),
+                       ('keypoint_y_labels', head.mlp_head_y.bias)):
+        log_p = torch.log_softmax(bias.detach().double(), 0)
+        for s in samples:
+            q = s.gt_instance_labels[axis][0].double()          # (K, bins)
+            w = s.gt_instance_labels.keypoint_weights[0].double()
+            kl = torch.where(q > 0, q * (q.log() - log_p), torch.zeros_like(q))
+            expected += (kl.mean(-1) * w).sum().item()
+    expected /= K
+    # float32 softmax/KL over <= 128 bins of values below 30: 1e-5 relative
+    assert loss == pytest.approx(expected, rel=1e-5)

@@ -1,5 +1,14 @@
 """Every transform of this package: registered, documented, built from a
-config dict, and run on one common top-down sample."""
+config dict, and run on one common top-down sample, where it changes exactly
+the keys its docstring lists (all others stay bit-identical) to values
+derived here by hand.
+
+The sample: a 120x160 (w x h) image, one box (40, 20)-(100, 120), so centre
+(70, 70), size (60, 100) and, padded by 1.25, scale (75, 125); 17 visible
+COCO keypoints inside the box.
+"""
+import re
+
 import numpy as np
 import pytest
 
@@ -8,14 +17,22 @@ from posekit.registry import TRANSFORMS
 COCO_FLIP = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
 MSRA = dict(type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64),
             sigma=2)
+W, H = 120, 160
 
-# name -> constructor arguments needed to build it (others use defaults)
+# name -> constructor arguments (others use defaults); random transforms
+# get arguments whose draws cannot change the result
 ARGS = {
+    'Albumentation': dict(transforms=[dict(type='ToGray', p=1.0)]),
+    'Compose': dict(transforms=[dict(type='GetBBoxCenterScale')]),
     'LoadImage': {},
     'GetBBoxCenterScale': {},
+    'KeypointConverter': dict(num_keypoints=17,
+                              mapping=[(i, j) for i, j in enumerate(COCO_FLIP)]),
     'RandomFlip': dict(prob=1.0),
-    'RandomHalfBody': dict(prob=1.0),
-    'RandomBBoxTransform': {},
+    'RandomHalfBody': dict(prob=1.0, upper_prioritized_prob=1.0),
+    'RandomBBoxTransform': dict(shift_prob=1.0, shift_factor=0.,
+                                scale_factor=(1.5, 1.5), rotate_prob=1.0,
+                                rotate_factor=0.),
     'TopdownAffine': dict(input_size=(192, 256)),
     'PhotometricDistortion': {},
     'YOLOXHSVRandomAug': {},
@@ -24,12 +41,45 @@ ARGS = {
     'PackPoseInputs': {},
 }
 
+# the keys each transform adds or changes on the common sample
+CHANGES = {
+    'Albumentation': {'img'},
+    'Compose': {'bbox_center', 'bbox_scale'},
+    'LoadImage': {'ori_shape'},          # img and img_shape were there already
+    'GetBBoxCenterScale': {'bbox_center', 'bbox_scale'},
+    'KeypointConverter': {'keypoints', 'keypoints_visible'},
+    'RandomFlip': {'img', 'bbox', 'bbox_center', 'keypoints', 'flip',
+                   'flip_direction'},
+    'RandomHalfBody': {'bbox_center', 'bbox_scale'},
+    'RandomBBoxTransform': {'bbox_scale', 'bbox_rotation'},
+    'TopdownAffine': {'img', 'bbox_scale', 'transformed_keypoints',
+                      'input_size', 'input_center', 'input_scale'},
+    'PhotometricDistortion': {'img'},
+    'YOLOXHSVRandomAug': {'img'},
+    'FilterAnnotations': set(),          # the one instance passes
+    'GenerateTarget': {'heatmaps', 'keypoint_weights', 'field_mapping_table',
+                       'label_mapping_table', 'encoded_keys'},
+    'PackPoseInputs': {'inputs', 'data_samples'},   # a new dict
+}
+
+# a container: the transforms it runs say what they read and write
+UNDOCUMENTED_KEYS = {'Compose'}
+
+
+def registered_transforms():
+    return sorted(name for name in TRANSFORMS.keys()
+                  if TRANSFORMS.get(name).__module__.startswith('posekit.'))
+
+
+def test_every_registered_transform_has_an_example():
+    assert set(registered_transforms()) == set(ARGS) == set(CHANGES)
+
 
 def _sample():
     rng = np.random.RandomState(0)
     keypoints = (rng.rand(1, 17, 2) * [60, 100] + [40, 20]).astype(np.float32)
-    return dict(img=rng.randint(0, 256, (160, 120, 3), np.uint8),
-                img_shape=(160, 120), img_path=None,
+    return dict(img=rng.randint(0, 256, (H, W, 3), np.uint8),
+                img_shape=(H, W), img_path=None,
                 bbox=np.array([[40., 20., 100., 120.]], np.float32),
                 bbox_score=np.ones(1, np.float32),
                 keypoints=keypoints,
@@ -40,24 +90,167 @@ def _sample():
                 bbox_scale=np.array([[75., 125.]], np.float32))
 
 
-@pytest.mark.parametrize('name', sorted(ARGS))
-def test_registered_documented_and_runs(name):
-    assert name in TRANSFORMS
-    cls = TRANSFORMS.get(name)
-    doc = cls.__doc__ or ''
-    assert 'Required Keys:' in doc
-    assert 'Modified Keys:' in doc or 'Added Keys:' in doc or \
-        'Returns a new dict:' in doc
-    transform = TRANSFORMS.build(dict(type=name, **ARGS[name]))
-    assert repr(transform).startswith(name + '(')
+def _run(name):
+    if name == 'Albumentation':
+        pytest.importorskip('albumentations')
     sample = _sample()
-    if name == 'GetBBoxCenterScale':     # computes them from the bbox
+    if name in ('GetBBoxCenterScale', 'Compose'):   # computed from the bbox
         del sample['bbox_center'], sample['bbox_scale']
+    transform = TRANSFORMS.build(dict(type=name, **ARGS[name]))
     np.random.seed(0)
-    out = transform(sample)
-    assert isinstance(out, dict)
-    if name != 'PackPoseInputs':
-        assert out['img'].dtype == np.uint8
+    return transform, transform(dict(sample))
+
+
+def _equal(a, b):
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (type(a) is type(b) and a.dtype == b.dtype
+                and np.array_equal(a, b))
+    return type(a) is type(b) and a == b
+
+
+def _documented_keys(doc):
+    """The text of the Modified / Added / Returns sections."""
+    parts = re.split(r'\n\s*(Required Keys:|Modified Keys:|Added Keys:|'
+                     r'Returns a new dict:|Args:|Raises:)', doc)
+    return ' '.join(body for head, body in zip(parts[1::2], parts[2::2])
+                    if head in ('Modified Keys:', 'Added Keys:',
+                                'Returns a new dict:'))
+
+
+@pytest.mark.parametrize('name', registered_transforms())
+def test_registered_documented_and_builds(name):
+    assert name in TRANSFORMS
+    doc = TRANSFORMS.get(name).__doc__ or ''
+    if name not in UNDOCUMENTED_KEYS:
+        assert 'Required Keys:' in doc
+        assert _documented_keys(doc).strip()
+    transform, _ = _run(name)
+    assert repr(transform).startswith(name + '(')
+
+
+@pytest.mark.parametrize('name', registered_transforms())
+def test_changes_exactly_the_documented_keys(name):
+    _, out = _run(name)
+    sample = _sample()
+    changed = {k for k in out if k not in sample or not _equal(out[k], sample[k])}
+    if name in ('GetBBoxCenterScale', 'Compose'):
+        changed |= {'bbox_center', 'bbox_scale'} & set(out)   # deleted, re-added
+    assert changed == CHANGES[name]
+    if name == 'PackPoseInputs':
+        assert set(out) == CHANGES[name]
+    else:
+        assert set(sample) <= set(out)          # nothing is dropped
+    if name not in UNDOCUMENTED_KEYS:
+        text = _documented_keys(TRANSFORMS.get(name).__doc__)
+        undocumented = {k for k in changed
+                        if not re.search(rf'\b{k}\b', text)}
+        assert not undocumented, f'{name} changes undocumented {undocumented}'
+
+
+def _check_center_scale(out, sample):
+    np.testing.assert_array_equal(out['bbox_center'], [[70., 70.]])
+    np.testing.assert_array_equal(out['bbox_scale'], [[75., 125.]])
+
+
+def _check_load(out, sample):
+    np.testing.assert_array_equal(out['img'], sample['img'])
+    assert out['ori_shape'] == out['img_shape'] == (H, W)
+
+
+def _check_converter(out, sample):
+    # target FLIP[i] is source i: a left/right relabelling
+    np.testing.assert_array_equal(out['keypoints'][:, COCO_FLIP],
+                                  sample['keypoints'])
+    np.testing.assert_array_equal(out['keypoints_visible'],
+                                  np.ones((1, 17, 2)))
+
+
+def _check_flip(out, sample):
+    """x -> w - 1 - x = 119 - x, and each keypoint takes its partner's."""
+    np.testing.assert_array_equal(out['img'], sample['img'][:, ::-1])
+    kp = sample['keypoints'][:, COCO_FLIP]
+    np.testing.assert_allclose(out['keypoints'][..., 0], 119 - kp[..., 0])
+    np.testing.assert_array_equal(out['keypoints'][..., 1], kp[..., 1])
+    np.testing.assert_array_equal(out['bbox'], [[19., 20., 79., 120.]])
+    np.testing.assert_array_equal(out['bbox_center'], [[49., 70.]])
+    assert out['flip'] is True and out['flip_direction'] == 'horizontal'
+
+
+def _check_half_body(out, sample):
+    """Upper body (ids 0..10): centred on their mean, their extent x 1.5
+    (float32 arithmetic on values below 200: 1e-4 is 30 ulps)."""
+    upper = sample['keypoints'][0, :11].astype(np.float64)
+    np.testing.assert_allclose(out['bbox_center'][0], upper.mean(0), atol=1e-4)
+    np.testing.assert_allclose(out['bbox_scale'][0],
+                               (upper.max(0) - upper.min(0)) * 1.5, atol=1e-4)
+
+
+def _check_bbox_transform(out, sample):
+    np.testing.assert_array_equal(out['bbox_center'], [[70., 70.]])
+    np.testing.assert_array_equal(out['bbox_scale'], [[112.5, 187.5]])
+    np.testing.assert_array_equal(out['bbox_rotation'], [0.])
+
+
+def _check_affine(out, sample):
+    """Scale (75, 125) widened to the input's aspect 192 / 256 = 0.75:
+    (93.75, 125); both axes then zoom by 256 / 125 = 2.048 about the box
+    centre (70, 70), which lands on the input centre (96, 128). Float32
+    warp on values below 400: 1e-3 leaves a wide margin."""
+    assert out['img'].shape == (256, 192, 3) and out['img'].dtype == np.uint8
+    np.testing.assert_array_equal(out['bbox_scale'], [[93.75, 125.]])
+    np.testing.assert_array_equal(out['input_center'], [70., 70.])
+    np.testing.assert_array_equal(out['input_scale'], [93.75, 125.])
+    assert out['input_size'] == (192, 256)
+    expected = (sample['keypoints'].astype(np.float64) - 70) * 2.048 + [96, 128]
+    np.testing.assert_allclose(out['transformed_keypoints'], expected, atol=1e-3)
+
+
+def _check_color(out, sample):
+    assert out['img'].shape == sample['img'].shape
+    assert out['img'].dtype == np.uint8
+
+
+def _check_filter(out, sample):
+    np.testing.assert_array_equal(out['keypoints'], sample['keypoints'])
+    np.testing.assert_array_equal(out['bbox'], sample['bbox'])
+
+
+def _check_target(out, sample):
+    """MSRA heatmaps (stride 4): each keypoint's Gaussian peaks, at value
+    exp(0) = 1, on its position / 4 rounded half up."""
+    heatmaps = out['heatmaps']
+    assert heatmaps.shape == (17, 64, 48)
+    for k, (x, y) in enumerate(sample['keypoints'][0]):
+        peak = np.unravel_index(heatmaps[k].argmax(), heatmaps[k].shape)
+        assert peak == (int(y / 4 + 0.5), int(x / 4 + 0.5))
+        assert heatmaps[k].max() == 1.0
+    np.testing.assert_array_equal(out['keypoint_weights'], np.ones((1, 17)))
+
+
+def _check_pack(out, sample):
+    np.testing.assert_array_equal(out['inputs'].numpy(),
+                                  sample['img'].transpose(2, 0, 1))
+    gt = out['data_samples'].gt_instances
+    np.testing.assert_array_equal(gt.keypoints, sample['keypoints'])
+    np.testing.assert_array_equal(gt.bboxes, sample['bbox'])
+
+
+CHECKS = {
+    'Albumentation': _check_color, 'Compose': _check_center_scale,
+    'LoadImage': _check_load, 'GetBBoxCenterScale': _check_center_scale,
+    'KeypointConverter': _check_converter, 'RandomFlip': _check_flip,
+    'RandomHalfBody': _check_half_body,
+    'RandomBBoxTransform': _check_bbox_transform,
+    'TopdownAffine': _check_affine, 'PhotometricDistortion': _check_color,
+    'YOLOXHSVRandomAug': _check_color, 'FilterAnnotations': _check_filter,
+    'GenerateTarget': _check_target, 'PackPoseInputs': _check_pack,
+}
+
+
+@pytest.mark.parametrize('name', registered_transforms())
+def test_values_on_the_common_sample(name):
+    _, out = _run(name)
+    CHECKS[name](out, _sample())
 
 
 def test_scoped_names_resolve():
