@@ -4,7 +4,9 @@ Flags map onto the config as MMPose's do: ``--work-dir`` sets ``work_dir``
 (default ``work_dirs/<config name>``), ``--resume`` continues the newest
 checkpoint of the work dir (or the one named), ``--amp`` switches the
 optimizer wrapper to ``AmpOptimWrapper`` (bfloat16 on CPU, float16 on GPU),
-``--auto-scale-lr`` sets ``auto_scale_lr.enable``, ``--no-validate`` drops
+``--channels-last`` sets ``channels_last`` (posekit's own key: channels-last
+weights, see ``posekit.engine.setup.build_model``), ``--auto-scale-lr`` sets
+``auto_scale_lr.enable``, ``--no-validate`` drops
 the validation, ``--cfg-options`` is applied last. Multi-process training::
 
     torchrun --nproc-per-node 2 -m posekit train CONFIG --launcher pytorch
@@ -26,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         'newest checkpoint of the work dir')
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision (AmpOptimWrapper)')
+    parser.add_argument('--channels-last', action='store_true',
+                        help='train with channels-last weights (faster convolutions on '
+                             'CPUs and with AMP on GPUs; config key channels_last)')
     parser.add_argument('--no-validate', action='store_true',
                         help='do not evaluate during training')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -69,6 +74,8 @@ def merge_args(cfg, args: argparse.Namespace) -> None:
             raise ValueError(f'--amp does not support optim_wrapper type {kind!r}')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if getattr(args, 'channels_last', False):
+        cfg.channels_last = True
     resume = getattr(args, 'resume', None)
     if resume == 'auto':
         cfg.resume, cfg.load_from = True, None

@@ -43,7 +43,7 @@ RUNNER_KEYS = (
     'custom_hooks', 'data_preprocessor', 'load_from', 'resume', 'launcher',
     'env_cfg', 'log_processor', 'log_level', 'visualizer', 'default_scope',
     'randomness', 'experiment_name', 'model_wrapper_cfg', 'find_unused_parameters',
-    'sync_bn', 'compile', 'custom_imports')
+    'sync_bn', 'compile', 'custom_imports', 'channels_last')
 
 
 class Runner:
@@ -63,7 +63,8 @@ class Runner:
                  randomness: Mapping | None = None, experiment_name: str | None = None,
                  cfg: Mapping | None = None, model_wrapper_cfg: Mapping | None = None,
                  find_unused_parameters: bool | None = None, sync_bn: str | None = None,
-                 compile: bool | Mapping = False, custom_imports: Mapping | None = None) -> None:
+                 compile: bool | Mapping = False, custom_imports: Mapping | None = None,
+                 channels_last: bool = False) -> None:
         self.cfg = cfg
         import_custom_modules(custom_imports)
         env = setup_env(env_cfg)
@@ -97,7 +98,8 @@ class Runner:
             if self.cfg is not None:
                 self.visualizer.add_config(self.cfg)  # vis_data/config.py (rank 0)
 
-            self.model = build_model(model, data_preprocessor, self.device, sync_bn)
+            self.model = build_model(model, data_preprocessor, self.device, sync_bn,
+                                     channels_last)
             check_wrapper_cfg(model_wrapper_cfg)
             self._wrapper_cfg = (model_wrapper_cfg, find_unused_parameters)
             self._compile = compile

@@ -107,8 +107,16 @@ def import_custom_modules(custom_imports: Mapping | None) -> None:
 
 
 def build_model(model: Any, data_preprocessor: Mapping | None, device: torch.device,
-                sync_bn: str | None) -> nn.Module:
-    """Build the model, fix its BatchNorm flavour for this run, move it to ``device``."""
+                sync_bn: str | None, channels_last: bool = False) -> nn.Module:
+    """Build the model, fix its BatchNorm flavour for this run, move it to ``device``.
+
+    ``channels_last`` (a posekit key, not MMEngine's) stores the 4-D weights
+    channels-last: convolutions then run in that memory format (their output
+    follows the weights), 15-20% faster on CPUs (oneDNN) and with AMP on
+    GPUs. The values, state_dict keys and checkpoints are the same.
+    """
+    if not isinstance(channels_last, bool):
+        raise TypeError(f'channels_last must be True or False, got {channels_last!r}')
     if isinstance(model, Mapping):
         model = dict(model)
         if data_preprocessor is not None:
@@ -132,7 +140,8 @@ def build_model(model: Any, data_preprocessor: Mapping | None, device: torch.dev
                        'per-process (SyncBuffersHook averages their statistics '
                        'after each epoch)', why)
         model = revert_sync_batchnorm(model)
-    return model.to(device)
+    model = model.to(device)
+    return model.to(memory_format=torch.channels_last) if channels_last else model
 
 
 def check_wrapper_cfg(wrapper_cfg: Mapping | None) -> dict:

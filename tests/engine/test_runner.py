@@ -302,3 +302,37 @@ def test_ema_and_pipeline_switch_hooks(tiny_cfg):
     assert max_abs_diff(raw, state_of(model)) == 0
     assert max_abs_diff(raw, ckpt['state_dict']) > 0
     assert int(ema['steps']) == runner.iter
+
+
+def test_channels_last_training(tiny_cfg):
+    """``channels_last=True`` trains on channels-last weights; the checkpoint
+    has the same keys and loads into a plain model, which then computes what
+    the channels-last model computes (float32 rounding apart)."""
+    formats = {}
+
+    class Record(Hook):
+        def __init__(self, name):
+            self.name = name
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            convs = [m.weight for m in runner.model.modules()
+                     if isinstance(m, torch.nn.Conv2d) and m.weight.shape[-1] > 1]
+            formats[self.name] = {w.is_contiguous(memory_format=torch.channels_last)
+                                  and not w.is_contiguous() for w in convs}
+
+    models = {}
+    for name, flag in (('plain', False), ('cl', True)):
+        runner = Runner.from_cfg(tiny_cfg(name, **{'+channels_last': flag,
+                                                   'train_cfg.max_epochs': 1}))
+        runner.register_hook(Record(name))
+        models[name] = runner.train().eval()
+    assert formats == {'plain': {False}, 'cl': {True}}
+    trained = models['cl']
+    plain = models['plain']
+    plain.load_state_dict(trained.state_dict(), strict=True)
+    x = torch.randn(2, 3, 64, 48, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        a, b = trained(x, mode='tensor'), plain(x, mode='tensor')
+    assert (a - b).abs().max() <= 1e-4 * b.abs().max()
+    with pytest.raises(TypeError, match='channels_last must be True or False'):
+        Runner.from_cfg(tiny_cfg('bad', **{'+channels_last': 'yes'}))
