@@ -117,5 +117,8 @@ class InfiniteSampler(Sampler):
         return math.ceil(len(self.dataset) / self.world_size)
 
     def set_epoch(self, epoch: int) -> None:
-        """Accepted for interface compatibility; the stream ignores it."""
+        """The order of the stream ignores ``epoch``, as MMEngine's
+        InfiniteSampler does (it depends on the seed only: an
+        iteration-based run has no epochs to reshuffle at). It is kept as
+        ``self.epoch``, which the per-sample seeds of the data loader read."""
         self.epoch = epoch

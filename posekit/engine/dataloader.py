@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import random
+import warnings
 from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any, Callable, Iterator
@@ -178,8 +179,12 @@ def unwrap_dataset(dataset: Any) -> Any:
 
 
 def worker_init_fn(worker_id: int, seed: int, rank: int,
-                   opencv_num_threads: int | None = None) -> None:
-    """Seed a worker process (before any sample seeds it) and limit OpenCV's threads."""
+                   opencv_num_threads: int | None = None,
+                   disable_subprocess_warning: bool = False) -> None:
+    """Prepare a worker process: seed it (before any sample seeds it), limit
+    OpenCV's threads and, with ``disable_subprocess_warning``, silence the
+    warnings of every worker but the first (MMEngine's: one copy of each
+    dataset warning instead of one per worker)."""
     s = sample_seed(seed, rank, worker_id, 0x5EED)
     random.seed(s)
     np.random.seed(s)
@@ -187,6 +192,8 @@ def worker_init_fn(worker_id: int, seed: int, rank: int,
     if opencv_num_threads is not None:
         import cv2
         cv2.setNumThreads(int(opencv_num_threads))
+    if disable_subprocess_warning and worker_id != 0:
+        warnings.simplefilter('ignore')
 
 
 def build_dataloader(cfg: Mapping | DataLoader, seed: int,
@@ -201,7 +208,8 @@ def build_dataloader(cfg: Mapping | DataLoader, seed: int,
             ``drop_last``, ``collate_fn`` (``dict(type='pseudo_collate')``
             or a callable), ``prefetch_factor``, ``timeout``,
             ``num_batch_per_epoch`` (use only the first N batches' worth of
-            samples, for quick runs). Other keys raise.
+            samples, for quick runs), ``disable_subprocess_warning`` (bool:
+            workers other than the first ignore warnings). Other keys raise.
         seed (int): The run's seed (sampler order and per-sample seeds).
         mp_cfg (Mapping, optional): ``env_cfg.mp_cfg``: ``mp_start_method``
             (the workers' multiprocessing context) and ``opencv_num_threads``.
@@ -219,7 +227,10 @@ def build_dataloader(cfg: Mapping | DataLoader, seed: int,
             raise ValueError(f'dataloader config: {key} is not supported by '
                              'posekit (samplers are DefaultSampler / '
                              'InfiniteSampler, workers are seeded per sample)')
-    cfg.pop('disable_subprocess_warning', None)  # workers' warnings are kept
+    quiet_workers = cfg.pop('disable_subprocess_warning', False)
+    if not isinstance(quiet_workers, bool):
+        raise TypeError('dataloader config: disable_subprocess_warning must be '
+                        f'True or False, got {quiet_workers!r}')
     mp_cfg = dict(mp_cfg or {})
     if 'dataset' not in cfg:
         raise ValueError('dataloader config has no "dataset"')
@@ -262,7 +273,8 @@ def build_dataloader(cfg: Mapping | DataLoader, seed: int,
         SeededDataset(dataset), sampler=SeededSampler(sampler, seed),
         collate_fn=collate, generator=generator,
         worker_init_fn=partial(worker_init_fn, seed=seed, rank=get_rank(),
-                               opencv_num_threads=threads),
+                               opencv_num_threads=threads,
+                               disable_subprocess_warning=quiet_workers),
         **cfg)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os.path as osp
+import time
 from typing import Any, Mapping, Sequence
 
 import cv2
@@ -38,6 +39,32 @@ def as_rgb_image(image: Any) -> np.ndarray:
     if array.ndim != 3 or array.shape[2] not in (3, 4):
         raise ValueError(f'expected an (H, W, 3) RGB image, got shape {array.shape}')
     return np.ascontiguousarray(array[..., :3]).copy()
+
+
+# waitKey's codes of the keys matplotlib names (MMEngine's continue_key)
+_NAMED_KEYS = {'enter': (10, 13), 'escape': (27, ), 'esc': (27, ), 'tab': (9, ),
+               'backspace': (8, 127), ' ': (32, ), 'space': (32, )}
+_KEY_POLL_S = 0.05   # how often show() looks at the window between keys
+
+
+def _key_codes(continue_key: str) -> tuple[int, ...]:
+    """The ``cv2.waitKey`` codes (low byte) that mean ``continue_key``."""
+    if isinstance(continue_key, str):
+        if continue_key.lower() in _NAMED_KEYS:
+            return _NAMED_KEYS[continue_key.lower()]
+        if len(continue_key) == 1 and ord(continue_key) < 128:
+            return (ord(continue_key), )
+    raise ValueError(f'show: continue_key must be one ASCII character or one of '
+                     f'{sorted(k for k in _NAMED_KEYS if len(k) > 1)}, '
+                     f'got {continue_key!r}')
+
+
+def _window_open(win_name: str) -> bool:
+    """False once the user closed the window (or the GUI cannot tell)."""
+    try:
+        return cv2.getWindowProperty(win_name, cv2.WND_PROP_VISIBLE) >= 1
+    except cv2.error:
+        return False
 
 
 def build_vis_backends(vis_backends: Any, save_dir: str | None) -> dict[str, BaseVisBackend]:
@@ -112,12 +139,26 @@ class Visualizer:
 
     def show(self, drawn_img: np.ndarray | None = None, win_name: str = 'image',
              wait_time: float = 0., continue_key: str = ' ') -> None:
-        """Show an RGB image in an OpenCV window (needs a display and an
-        OpenCV built with window support; OSError otherwise).
+        """Show an RGB image in an OpenCV window and wait (needs a display
+        and an OpenCV built with window support; OSError otherwise).
 
-        ``wait_time`` seconds; 0 waits for a key press (``continue_key`` is
-        accepted for MMEngine's signature: any key continues).
+        Args:
+            drawn_img (np.ndarray, optional): (H, W, 3) uint8 RGB; default
+                the current picture.
+            win_name (str): The window's name.
+            wait_time (float): Seconds. 0 waits until ``continue_key`` is
+                pressed or the window is closed (MMEngine's
+                ``wait_continue``); a positive time waits that long at most,
+                ``continue_key`` or closing the window ends it sooner. Other
+                keys are ignored either way.
+            continue_key (str): One character (``' '``, the space bar, by
+                default), or ``'enter'``, ``'escape'``, ``'tab'``,
+                ``'backspace'`` (matplotlib's names, which MMEngine's
+                ``continue_key`` takes).
         """
+        codes = _key_codes(continue_key)
+        if wait_time < 0:
+            raise ValueError(f'show: wait_time must be >= 0 seconds, got {wait_time}')
         image = self.get_image() if drawn_img is None else as_rgb_image(drawn_img)
         try:
             cv2.imshow(win_name, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
@@ -126,7 +167,17 @@ class Visualizer:
                           '(opencv-python-headless, or no display); write them to '
                           'files instead (out_file, --vis-out-dir), or install '
                           'opencv-python on a machine with a display') from e
-        cv2.waitKey(int(math.ceil(wait_time * 1000)))
+        deadline = time.monotonic() + wait_time if wait_time > 0 else None
+        while True:
+            poll = _KEY_POLL_S if deadline is None else min(
+                _KEY_POLL_S, deadline - time.monotonic())
+            key = cv2.waitKey(max(1, int(math.ceil(poll * 1000))))
+            if key != -1 and (key & 0xFF) in codes:
+                return
+            if not _window_open(win_name):
+                return
+            if deadline is not None and time.monotonic() >= deadline:
+                return
 
     # ------------------------------------------------------------ backends
     @property
@@ -171,5 +222,7 @@ class Visualizer:
         for backend in self._vis_backends.values():
             backend.close()
 
-    def set_dataset_meta(self, dataset_meta: Mapping | None, **kwargs) -> None:
+    def set_dataset_meta(self, dataset_meta: Mapping | None) -> None:
+        """Keep the dataset's meta information (``PoseLocalVisualizer``
+        also takes its colours and skeleton, and a ``skeleton_style``)."""
         self.dataset_meta = dict(dataset_meta or {})

@@ -101,3 +101,39 @@ def test_dataloader_config_is_checked(synthetic_root):
         build_dataloader({**cfg, 'batch_sampler': dict(type='AspectRatioBatchSampler')}, seed=0)
     loader = build_dataloader({**cfg, 'num_batch_per_epoch': 2}, seed=0)
     assert len(loader) == 2
+
+
+class _WarningDataset:
+    """Each read warns and reports whether the warning got through."""
+
+    metainfo = dict(dataset_name='warnings')
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, index):
+        import warnings
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.warn(f'sample {index} is odd', UserWarning)
+        return dict(worker=torch.utils.data.get_worker_info().id, shown=len(caught))
+
+
+@pytest.mark.parametrize('quiet', [False, True])
+def test_disable_subprocess_warning_silences_the_workers_but_the_first(quiet):
+    loader = build_dataloader(
+        dict(dataset=_WarningDataset(), batch_size=1, num_workers=2,
+             sampler=dict(type='DefaultSampler', shuffle=False),
+             disable_subprocess_warning=quiet),
+        seed=0, mp_cfg=dict(mp_start_method='fork'))
+    shown = {}
+    for batch in loader:
+        shown.setdefault(batch['worker'][0], set()).add(batch['shown'][0])
+    # worker 0 always warns; worker 1 warns unless told not to (MMEngine's)
+    assert shown == {0: {1}, 1: {0 if quiet else 1}}
+
+
+def test_disable_subprocess_warning_must_be_a_bool():
+    with pytest.raises(TypeError, match='disable_subprocess_warning must be True or '
+                                        "False, got 'yes'"):
+        build_dataloader(dict(dataset=_WarningDataset(), disable_subprocess_warning='yes'),
+                         seed=0)

@@ -163,6 +163,17 @@ def test_wholebody(make):
                     samples), 'wholebody_noann', 'coco-wholebody')
 
 
+def test_wholebody_refuses_a_crowd_iou_type(make):
+    """MMPose ignores iou_type in its whole-body evaluation; posekit names it."""
+    from posekit.registry import METRICS
+    with pytest.raises(ValueError, match="iou_type must be 'keypoints', got "
+                                         "'keypoints_crowd'"):
+        METRICS.build(dict(type='CocoWholeBodyMetric', iou_type='keypoints_crowd'))
+    metric = METRICS.build(dict(type='CocoWholeBodyMetric', iou_type='keypoints',
+                                ann_file=make.path(WHOLEBODY_ANN), use_area=False))
+    assert (metric.iou_type, metric.use_area) == ('keypoints', False)
+
+
 @pytest.mark.parametrize('seed', [0, 1, 2])
 def test_random_sets(make, seed, tmp_path):
     coco_json, samples = make.synthetic(seed)

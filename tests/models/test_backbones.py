@@ -369,3 +369,23 @@ def test_syncbn_runs_on_one_cpu_process():
     x = torch.randn(2, 3, 64, 64)
     assert sync.train() is sync
     torch.testing.assert_close(sync(x)[-1], bn.train()(x)[-1])
+
+
+def test_basic_block_style_is_accepted_and_ignored_as_in_mmpose():
+    """MMPose's BasicBlock stores ``style`` and builds the same block either
+    way (only a Bottleneck moves the stride); an unknown style is refused."""
+    from posekit.models.backbones.resnet import BasicBlock, Bottleneck
+    torch.manual_seed(0)
+    blocks = [BasicBlock(4, 4, stride=2, style=s, downsample=nn.AvgPool2d(2)).eval()
+              for s in ('pytorch', 'caffe')]
+    blocks[1].load_state_dict(blocks[0].state_dict(), strict=True)
+    x = torch.randn(1, 4, 8, 8)
+    assert torch.equal(blocks[0](x), blocks[1](x))
+    assert blocks[0].conv1.stride == (2, 2)
+    caffe = Bottleneck(8, 8, stride=2, style='caffe')
+    assert (caffe.conv1.stride, caffe.conv2.stride) == ((2, 2), (1, 1))
+    for block in (BasicBlock, Bottleneck):
+        with pytest.raises(ValueError, match='style must be "pytorch" or "caffe"'):
+            block(8, 8, style='tf')
+        with pytest.raises(ValueError, match='init_cfg of a single ResNet block'):
+            block(8, 8, init_cfg=dict(type='Constant', val=0))

@@ -3,6 +3,8 @@
 A stub backbone and head (built objects, not configs) make every number
 predictable; test_configs.py runs the real components.
 """
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -136,6 +138,20 @@ def test_flip_test_gives_head_features_of_both_inputs():
 def test_head_gets_the_test_cfg():
     cfg = dict(flip_test=True, shift_heatmap=True)
     assert _model(test_cfg=cfg).head.test_cfg == cfg
+
+
+@pytest.mark.parametrize('test_cfg, message', [
+    (dict(flip_tset=True), "unknown key 'flip_tset' (did you mean 'flip_test'"),
+    (dict(flip_test=True, multiscale_test=True), "unknown key 'multiscale_test'"),
+    (dict(nms_thr=0.65), "unknown key 'nms_thr'; a top-down model reads flip_test, "
+                         "flip_mode")])
+def test_unknown_test_cfg_key_is_named(test_cfg, message):
+    """MMPose drops such keys silently (a typo turns the flip test off)."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _model(test_cfg=test_cfg)
+    every = dict(flip_test=False, flip_mode='heatmap', shift_heatmap=False,
+                 shift_coords=True, output_heatmaps=False, output_keypoint_indices=None)
+    assert _model(test_cfg=every).test_cfg == every
 
 
 def test_output_heatmaps_and_keypoint_indices():

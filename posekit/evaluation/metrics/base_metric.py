@@ -15,14 +15,15 @@ accepted too.
 from __future__ import annotations
 
 import logging
-import sys
-from itertools import chain, zip_longest
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
 # the old import path of to_numpy (posekit.structures has the one helper)
 from posekit.structures import to_numpy  # noqa: F401
+# the old import path of the gathering helpers
+from .collect import (COLLECT_DEVICES, broadcast_object, collect_results,  # noqa: F401
+                      get_rank)
 
 logger = logging.getLogger('posekit.evaluation')
 
@@ -31,11 +32,19 @@ class BaseMetric:
     """Base class of metrics.
 
     Args:
-        collect_device (str): ``'cpu'`` or ``'gpu'``; accepted for config
-            compatibility (results are gathered as Python objects either way).
+        collect_device (str): How a distributed evaluation gathers the
+            results on rank 0 (MMEngine's): ``'cpu'`` through pickle files
+            in a folder all ranks share, ``'gpu'`` through the process
+            group's collective (``'cuda'`` is the same); see
+            :mod:`.collect`. Default ``'cpu'``.
         prefix (str, optional): Prepended to every metric name, with a ``/``.
             Default: the class's ``default_prefix`` (None: no prefix).
-        collect_dir (str, optional): Accepted for config compatibility.
+        collect_dir (str, optional): With ``collect_device='cpu'``: the
+            shared folder for the part files (created if missing). Unlike
+            MMEngine, which deletes the whole folder after each evaluation,
+            posekit removes only its ``part_{rank}.pkl`` files from a folder
+            you give; without one, a temporary folder is made in the
+            working directory and removed.
     """
 
     default_prefix: Optional[str] = None
@@ -43,9 +52,13 @@ class BaseMetric:
     def __init__(self, collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
-        if collect_device not in ('cpu', 'gpu', 'cuda'):
-            raise ValueError(f"{type(self).__name__}: collect_device must be "
-                             f"'cpu' or 'gpu', got {collect_device!r}")
+        name = type(self).__name__
+        if collect_device not in COLLECT_DEVICES:
+            raise ValueError(f"{name}: collect_device must be 'cpu' or 'gpu', "
+                             f'got {collect_device!r}')
+        if collect_dir is not None and collect_device != 'cpu':
+            raise ValueError(f'{name}: collect_dir is only used with '
+                             f"collect_device='cpu', got {collect_device!r}")
         self._dataset_meta: Optional[dict] = None
         self.collect_device = collect_device
         self.collect_dir = collect_dir
@@ -82,7 +95,8 @@ class BaseMetric:
         if not self.results:
             logger.warning('%s got no results: was process() called?',
                            type(self).__name__)
-        results = collect_results(self.results, size)
+        results = collect_results(self.results, size, self.collect_device,
+                                  self.collect_dir)
         metrics = None
         if get_rank() == 0:
             metrics = self.compute_metrics(results)
@@ -97,51 +111,6 @@ def as_dict(data_sample: Any) -> dict:
     """A data sample as the dict metrics read (``to_dict()`` of an object)."""
     to_dict = getattr(data_sample, 'to_dict', None)
     return to_dict() if callable(to_dict) else data_sample
-
-
-# ------------------------------------------------------------- distributed
-def _dist():
-    """torch.distributed when it is initialised with several ranks, else None.
-
-    Not imported here: if nothing imported it, nothing initialised it.
-    """
-    dist = sys.modules.get('torch.distributed')
-    if dist is not None and dist.is_available() and dist.is_initialized() and \
-            dist.get_world_size() > 1:
-        return dist
-    return None
-
-
-def get_rank() -> int:
-    dist = _dist()
-    return dist.get_rank() if dist else 0
-
-
-def collect_results(part: list, size: int) -> list:
-    """All ranks' results in dataset order, the first ``size`` of them.
-
-    A distributed sampler gives rank ``r`` the samples ``r, r + W, ...``, so
-    the parts are interleaved back; the sampler's padding is cut off.
-    Without distribution this is ``part[:size]``.
-    """
-    dist = _dist()
-    if dist is None:
-        return part[:size]
-    parts = [None] * dist.get_world_size()
-    dist.all_gather_object(parts, part)
-    ordered = [r for r in chain.from_iterable(zip_longest(*parts))
-               if r is not None]
-    return ordered[:size]
-
-
-def broadcast_object(obj: Any) -> Any:
-    """Rank 0's ``obj`` on every rank (identity without distribution)."""
-    dist = _dist()
-    if dist is None:
-        return obj
-    box = [obj]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
 
 
 def stack_results(results: list, key: str) -> np.ndarray:

@@ -37,13 +37,27 @@ def _part_slices() -> dict:
 
 @METRICS.register_module()
 class CocoWholeBodyMetric(CocoMetric):
-    """COCO-WholeBody AP / AR; arguments as :class:`CocoMetric` (``iou_type``
-    is not used: every part is evaluated as ``'keypoints'``)."""
+    """COCO-WholeBody AP / AR; arguments as :class:`CocoMetric`.
+
+    ``iou_type`` must be ``'keypoints'``: MMPose accepts
+    ``'keypoints_crowd'`` but its whole-body evaluation ignores it (each
+    part is evaluated with xtcocotools' own ``keypoints_<part>`` type, with
+    no crowd index), so posekit refuses it rather than drop it silently.
+    """
 
     default_prefix: Optional[str] = 'coco-wholebody'
     body_num, foot_num, face_num = 17, 6, 68
     left_hand_num = right_hand_num = 21
     gt_keypoint_fields = tuple(field for _, field, _ in PARTS)
+
+    def __init__(self, ann_file: Optional[str] = None, use_area: bool = True,
+                 iou_type: str = 'keypoints', **kwargs) -> None:
+        if iou_type != 'keypoints':
+            raise ValueError(f"CocoWholeBodyMetric: iou_type must be 'keypoints', "
+                             f'got {iou_type!r} (the whole-body evaluation has no '
+                             'crowd variant; MMPose ignores the option)')
+        super().__init__(ann_file=ann_file, use_area=use_area, iou_type=iou_type,
+                         **kwargs)
 
     def _prepare_ground_truth(self, coco_json: dict) -> dict:
         """A :class:`KeypointGroundTruth` per part and for the whole body."""

@@ -47,6 +47,14 @@ class _ResidualBlock(nn.Module):
         return name
 
 
+def _no_block_init_cfg(init_cfg) -> None:
+    """A block has no init_cfg of its own (MMPose's blocks take one but its
+    ResNet never passes it); the backbone's init_cfg covers the blocks."""
+    if init_cfg is not None:
+        raise ValueError('init_cfg of a single ResNet block is not supported; '
+                         "give init_cfg to the backbone (e.g. ResNet(init_cfg=...))")
+
+
 class BasicBlock(_ResidualBlock):
     """Two 3x3 convs (ResNet-18/34). ``expansion`` must be 1.
 
@@ -54,7 +62,9 @@ class BasicBlock(_ResidualBlock):
         in_channels (int), out_channels (int): Block input/output channels.
         stride (int): Stride of the first conv. dilation (int): Of the first conv.
         downsample (nn.Module, optional): Shortcut when shapes change.
-        style (str): Unused here (kept for MMPose's signature).
+        style (str): ``'pytorch'`` or ``'caffe'``; both build the same
+            block, as in MMPose (its BasicBlock stores and ignores it: the
+            stride can only go in the first 3x3 conv).
         with_cp (bool): Gradient checkpointing.
     """
 
@@ -68,6 +78,9 @@ class BasicBlock(_ResidualBlock):
         super().__init__()
         if expansion != 1:
             raise ValueError(f'BasicBlock needs expansion=1, got {expansion}')
+        if style not in ('pytorch', 'caffe'):
+            raise ValueError(f'style must be "pytorch" or "caffe", got {style!r}')
+        _no_block_init_cfg(init_cfg)
         norm_cfg = norm_cfg or dict(type='BN')
         self.in_channels, self.out_channels = in_channels, out_channels
         self.with_cp = with_cp
@@ -111,6 +124,7 @@ class Bottleneck(_ResidualBlock):
         super().__init__()
         if style not in ('pytorch', 'caffe'):
             raise ValueError(f'style must be "pytorch" or "caffe", got {style!r}')
+        _no_block_init_cfg(init_cfg)
         if out_channels % expansion:
             raise ValueError(f'out_channels {out_channels} is not a multiple '
                              f'of expansion {expansion}')

@@ -102,7 +102,8 @@ class IntegralRegressionHead(BaseHead):
         """Decoded keypoints per sample (and the softmaxed heatmaps with
         ``output_heatmaps``). Flip test averages both coordinates
         (``shift_coords`` default True) and heatmaps (``shift_heatmap``
-        default False). ``forward`` as BaseHead.predict_with."""
+        default False; flipped as ``flip_mode='heatmap'`` whatever
+        ``test_cfg`` says, as MMPose does). ``forward`` as BaseHead.predict_with."""
         test_cfg = test_cfg or {}
         if test_cfg.get('flip_test', False):
             feats, feats_flip = split_flip_feats(feats)

@@ -15,6 +15,7 @@ both, as MMEngine's ``BaseModel`` does.
 """
 from __future__ import annotations
 
+import difflib
 from typing import Mapping
 
 import torch
@@ -23,6 +24,13 @@ from torch import nn
 from posekit.datasets.metainfo import parse_pose_metainfo
 from posekit.registry import MODELS
 from posekit.models.utils import BaseModule
+
+# test_cfg keys that top-down models read (MMPose's; its top-down configs use
+# no others). The keys of MMPose's bottom-up and one-stage models
+# (multiscale_test, nms_thr, input_size...) belong to model types posekit
+# does not have, so any other key is a mistake, and MMPose would drop it.
+TEST_CFG_KEYS = ('flip_test', 'flip_mode', 'shift_heatmap', 'shift_coords',
+                 'output_heatmaps', 'output_keypoint_indices')
 
 # Keys that some early MMPose 1.x checkpoints saved for the data
 # preprocessor; its mean and std come from the config, so they are dropped.
@@ -41,8 +49,15 @@ class BasePoseEstimator(BaseModule):
         neck (dict | nn.Module, optional): Neck config or module.
         head (dict | nn.Module, optional): Head config or module.
         train_cfg (dict, optional): Passed to ``head.loss``.
-        test_cfg (dict, optional): Passed to ``head.predict`` (e.g.
-            ``flip_test``, ``output_heatmaps``, ``output_keypoint_indices``).
+        test_cfg (dict, optional): Passed to ``head.predict``; its keys are
+            those of :data:`TEST_CFG_KEYS` (``flip_test``, ``flip_mode``,
+            ``shift_heatmap``, ``shift_coords``, ``output_heatmaps``,
+            ``output_keypoint_indices``). Another key raises ValueError
+            (MMPose ignores it silently). Each head reads the keys that
+            apply to it and, as in MMPose, ignores the others: ``flip_mode``
+            and ``shift_heatmap`` do nothing for SimCC and regression heads,
+            and IntegralRegressionHead flips its heatmaps as ``'heatmap'``
+            whatever ``flip_mode`` says.
         data_preprocessor (dict | nn.Module, optional): Defaults to a
             :class:`BaseDataPreprocessor`, which only moves data to the
             device.
@@ -77,6 +92,7 @@ class BasePoseEstimator(BaseModule):
         self.dataset_meta: dict | None = None
         self.train_cfg = dict(train_cfg) if train_cfg else {}
         self.test_cfg = dict(test_cfg) if test_cfg else {}
+        _check_test_cfg(self.test_cfg)
 
         self.backbone = MODELS.build(backbone)
         if neck is not None:
@@ -211,3 +227,13 @@ def _world_size() -> int:
     if dist.is_available() and dist.is_initialized():
         return dist.get_world_size()
     return 1
+
+
+def _check_test_cfg(test_cfg: dict) -> None:
+    """Raise on a test_cfg key no top-down model reads, suggesting close ones."""
+    for key in test_cfg:
+        if key not in TEST_CFG_KEYS:
+            close = difflib.get_close_matches(str(key), TEST_CFG_KEYS, n=2)
+            hint = f' (did you mean {" or ".join(map(repr, close))}?)' if close else ''
+            raise ValueError(f'test_cfg: unknown key {key!r}{hint}; a top-down model '
+                             f'reads {", ".join(TEST_CFG_KEYS)}')
