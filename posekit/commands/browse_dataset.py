@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if loader_key not in cfg or 'dataset' not in cfg[loader_key]:
         raise ConfigError(f'{args.config}: no {loader_key}.dataset to browse')
     dataset_cfg = _browse_pipeline(cfg[loader_key]['dataset'], args.mode)
-    dataset = DATASETS.build(dataset_cfg)
+    dataset = DATASETS.build(dataset_cfg, path=f'{loader_key}.dataset')
     metainfo = dataset.metainfo
 
     os.makedirs(args.output_dir, exist_ok=True)

@@ -1,6 +1,8 @@
 """Config files: ``Config.fromfile``, ``ConfigDict`` and command-line overrides."""
+from posekit.errors import ConfigError
+
 from .config import Config
-from .config_dict import ConfigDict, ConfigError
+from .config_dict import ConfigDict
 from .loading import merge, shipped_configs_dir
 from .overrides import apply_override, parse_cfg_options, parse_value
 

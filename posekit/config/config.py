@@ -5,7 +5,9 @@ import os
 from typing import Any, Mapping
 
 from posekit.fileio import write_text
-from .config_dict import ConfigDict, ConfigError
+from posekit.errors import ConfigError
+
+from .config_dict import ConfigDict
 from .formatting import format_config
 from .loading import load_file
 from .overrides import apply_override

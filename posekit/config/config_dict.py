@@ -5,10 +5,6 @@ import difflib
 from typing import Any
 
 
-class ConfigError(Exception):
-    """A config file or an override is wrong; the message says where."""
-
-
 class ConfigDict(dict):
     """A dict with attribute access (``cfg.model.backbone.depth``).
 

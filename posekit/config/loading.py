@@ -24,7 +24,9 @@ import types
 from pathlib import Path
 from typing import Any
 
-from .config_dict import ConfigDict, ConfigError
+from posekit.errors import ConfigError
+
+from .config_dict import ConfigDict
 
 BASE_KEY = '_base_'
 DELETE_KEY = '_delete_'

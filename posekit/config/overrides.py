@@ -14,7 +14,9 @@ from __future__ import annotations
 import ast
 from typing import Any, Iterable
 
-from .config_dict import ConfigDict, ConfigError, missing_key_message
+from posekit.errors import ConfigError
+
+from .config_dict import ConfigDict, missing_key_message
 from .loading import DELETE_KEY, merge
 
 
@@ -68,9 +70,10 @@ def _set(node: Any, parts: list[str], depth: int, value: Any,
     if isinstance(node, dict):
         key: Any = part
         if key not in node and not allow_new:
-            raise ConfigError(f'override {dotted!r}: '
-                              f'{missing_key_message(key, node, here)}. '
-                              f'To add a new key, write +{dotted}=...')
+            missing = missing_key_message(key, node, here)
+            raise ConfigError(f'override {dotted!r}: {missing}'
+                              f'{" " if missing.endswith("?") else ". "}To add a new '
+                              f'key, write +{dotted}=...')
         old = node.get(key, ConfigDict())
     elif isinstance(node, (list, tuple)):
         if not part.lstrip('-').isdigit() or not -len(node) <= int(part) < len(node):

@@ -25,7 +25,7 @@ from torch import nn
 
 from posekit import __version__
 from posekit.fileio import write_text
-from posekit.registry import LOOPS
+from posekit.registry import LOOPS, config_path
 from . import checkpoint as ckpt_io
 from .dataloader import build_dataloader, unwrap_dataset
 from .dist import barrier, broadcast_object, get_rank, get_world_size, init_dist, unwrap_model
@@ -195,15 +195,17 @@ class Runner:
         self._open_logging()
         try:
             self.train_loop = self._build_train_loop(loader_cfg, train_cfg)
-            self.optim_wrapper = build_optim_wrapper(self.model, self._optim_cfg)
+            with config_path(self._optim_cfg, 'optim_wrapper'):
+                self.optim_wrapper = build_optim_wrapper(self.model, self._optim_cfg)
             batch = self.world_size * (self.train_dataloader.batch_size or 1)
             scale = auto_scale_lr(self.auto_scale_lr, batch, self.optim_wrapper)
             if scale != 1.0:
                 self.logger.info('auto_scale_lr: lr x %.4g (batch %d, base batch %s)',
                                  scale, batch, self.auto_scale_lr.get('base_batch_size'))
-            self.param_schedulers = build_param_schedulers(
-                self.optim_wrapper, self._scheduler_cfg, len(self.train_dataloader),
-                max_epochs=self.max_epochs, max_iters=self.max_iters)
+            with config_path(self._scheduler_cfg, 'param_scheduler'):
+                self.param_schedulers = build_param_schedulers(
+                    self.optim_wrapper, self._scheduler_cfg, len(self.train_dataloader),
+                    max_epochs=self.max_epochs, max_iters=self.max_iters)
             if self._val is not None:
                 self.val_loop = self._build_eval_loop('val')
             self.call_hook('before_run')
@@ -345,7 +347,9 @@ class Runner:
             raise ValueError('train_cfg: give either type or by_epoch, not both')
         if 'type' not in cfg:
             cfg['type'] = 'EpochBasedTrainLoop' if by_epoch in (None, True) else 'IterBasedTrainLoop'
-        return LOOPS.build(cfg, default_args=dict(runner=self, dataloader=loader_cfg))
+        with config_path(loader_cfg, 'train_dataloader'):  # the loop builds it
+            return LOOPS.build(cfg, default_args=dict(runner=self, dataloader=loader_cfg),
+                               path='train_cfg')
 
     def _check_eval(self, mode: str, loader: Any, loop_cfg: Any, evaluator: Any):
         given = [x is not None for x in (loader, loop_cfg, evaluator)]
@@ -360,8 +364,11 @@ class Runner:
         loader, loop_cfg, evaluator = getattr(self, f'_{mode}')
         cfg = dict(loop_cfg)
         cfg.setdefault('type', 'ValLoop' if mode == 'val' else 'TestLoop')
-        return LOOPS.build(cfg, default_args=dict(runner=self, dataloader=loader,
-                                                  evaluator=evaluator))
+        with config_path(loader, f'{mode}_dataloader'), \
+                config_path(evaluator, f'{mode}_evaluator'):  # the loop builds them
+            return LOOPS.build(cfg, default_args=dict(runner=self, dataloader=loader,
+                                                      evaluator=evaluator),
+                               path=f'{mode}_cfg')
 
     def _build_log_processor(self, cfg: Mapping | None) -> LogProcessor:
         cfg = dict(cfg or {})
@@ -385,7 +392,7 @@ class Runner:
         cfg = dict(cfg)
         cfg.setdefault('name', self.experiment_name)
         cfg.setdefault('save_dir', self.log_dir)
-        return VISUALIZERS.build(cfg)
+        return VISUALIZERS.build(cfg, path='visualizer')
 
     # ------------------------------------------------------------ logging
     def _open_logging(self) -> None:

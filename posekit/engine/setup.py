@@ -121,7 +121,7 @@ def build_model(model: Any, data_preprocessor: Mapping | None, device: torch.dev
         model = dict(model)
         if data_preprocessor is not None:
             model.setdefault('data_preprocessor', data_preprocessor)
-        model = MODELS.build(model)
+        model = MODELS.build(model, path='model')
     if not isinstance(model, nn.Module):
         raise TypeError(f'model must build an nn.Module, got {type(model).__name__}')
     if not hasattr(model, 'data_preprocessor'):
@@ -193,22 +193,25 @@ def build_hooks(default_hooks: Mapping | None, custom_hooks: Sequence | None) ->
     removes one. ``custom_hooks`` follow. A config's ``priority`` key sets
     the hook's priority.
     """
-    cfgs = {name: dict(type=kind) for name, kind in DEFAULT_HOOKS if kind}
+    cfgs = {f'default_hooks.{name}': dict(type=kind) for name, kind in DEFAULT_HOOKS if kind}
     for name, hook_cfg in (default_hooks or {}).items():
         if name == 'runtime_info':
             if hook_cfg is not None:
                 logger.info('default_hooks.runtime_info: the loops record runtime '
                             'info themselves; the entry is not needed')
             continue
-        cfgs[name] = hook_cfg
+        cfgs[f'default_hooks.{name}'] = hook_cfg
+    cfgs.update((f'custom_hooks[{i}]', c) for i, c in enumerate(custom_hooks or []))
     hooks: list[tuple[int, int, Hook]] = []
-    for entry in [c for c in cfgs.values() if c is not None] + list(custom_hooks or []):
+    for path, entry in cfgs.items():
+        if entry is None:
+            continue
         if isinstance(entry, Hook):
             hook, priority = entry, entry.priority
         else:
             entry = dict(entry)
             priority = entry.pop('priority', None)
-            hook = HOOKS.build(entry)
+            hook = HOOKS.build(entry, path=path)
             priority = hook.priority if priority is None else priority
         hook.priority = get_priority(priority)
         hooks.append((hook.priority, len(hooks), hook))

@@ -47,7 +47,7 @@ def build_inference_model(config: str | os.PathLike | Config,
     """
     config = load_inference_config(config, cfg_options)
     _drop_pretrained(config.model)
-    model = revert_sync_batchnorm(MODELS.build(config.model))
+    model = revert_sync_batchnorm(MODELS.build(config.model, path='model'))
     dataset_meta = None
     if checkpoint is not None:
         state_dict, meta = read_weights_and_meta(checkpoint)

@@ -17,13 +17,15 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from posekit.errors import PosekitError
+
 # modules whose pickled classes are replaced by stand-ins when reading
 _FOREIGN_MODULES = ('mmengine.', 'mmcv.', 'mmpose.', 'mmdet.', 'mmpretrain.')
 _REMOTE_PREFIXES = ('http://', 'https://', 'torchvision://', 'open-mmlab://',
                     'openmmlab://', 'mmcls://', 'pavi://', 's3://', 'modelzoo://')
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(PosekitError, RuntimeError):
     """A checkpoint that cannot be read or written (the message says why)."""
 
 
@@ -121,9 +123,9 @@ def _unreadable(path: str, error: Exception) -> CheckpointError:
     size = os.path.getsize(path)
     return CheckpointError(
         f'cannot read checkpoint {path} ({size} bytes): it is truncated or '
-        f'corrupt ({type(error).__name__}: {_first_sentence(error)}). '
-        f'posekit writes checkpoints atomically, so an earlier checkpoint in '
-        f'the same directory is intact; resume from it with --resume PATH.')
+        f'corrupt ({type(error).__name__}: {_first_sentence(error)}); posekit '
+        f'writes its checkpoints atomically, so an earlier one in the same '
+        f'directory is intact (posekit train --resume PATH continues from it)')
 
 
 def _first_sentence(error: Exception) -> str:
