@@ -16,8 +16,10 @@ from torch import nn
 
 from posekit.config import Config
 from posekit.datasets.transforms import Compose, LoadImage
+from posekit.datasets.transforms.loading import as_bgr_uint8
 from posekit.models.builder import build_inference_model
 from posekit.structures import PoseDataSample, bbox_xywh2xyxy
+from .boxes import drop_degenerate
 
 
 def init_model(config: str | os.PathLike | Config,
@@ -98,18 +100,28 @@ def inference_topdown(model: nn.Module,
     config's ``test_dataloader.dataset.pipeline`` (``val_dataloader``'s if
     there is no test loader).
 
+    Boxes that can give no pose (a NaN or infinite number, zero or negative
+    size, entirely outside the image) are dropped with a
+    :class:`~posekit.apis.boxes.DegenerateBoxWarning` naming their indices;
+    the other boxes run as if they had been given alone. (MMPose returns
+    NaN keypoints for them.) To keep results aligned with your boxes, filter
+    them first with :func:`posekit.apis.boxes.box_problems`.
+
     Args:
         model (nn.Module): From :func:`init_model`.
         img (np.ndarray | str): ``(H, W, 3)`` BGR uint8 image, or its file.
+            Grayscale ``(H, W)``, BGRA and uint16 arrays are converted as
+            :func:`~posekit.datasets.transforms.loading.as_bgr_uint8` says.
         bboxes (np.ndarray, optional): ``(N, 4)`` boxes in pixels; None or
             empty means one box covering the whole image.
         bbox_format (str): ``'xyxy'`` (corners) or ``'xywh'`` (top-left
             corner and size).
 
     Returns:
-        list[PoseDataSample]: One per box, in order; ``pred_instances`` holds
-        ``keypoints (1, K, 2)``, ``keypoint_scores (1, K)``, ``bboxes (1, 4)``
-        xyxy and ``bbox_scores (1,)`` in image pixels.
+        list[PoseDataSample]: One per kept box, in input order (empty when
+        every box was dropped); ``pred_instances`` holds ``keypoints (1, K,
+        2)``, ``keypoint_scores (1, K)``, ``bboxes (1, 4)`` xyxy and
+        ``bbox_scores (1,)`` in image pixels.
     """
     if bbox_format not in ('xyxy', 'xywh'):
         raise ValueError(f'bbox_format must be "xyxy" or "xywh", got '
@@ -130,6 +142,9 @@ def inference_topdown(model: nn.Module,
                              f'{bboxes.shape}')
         if bbox_format == 'xywh':
             bboxes = bbox_xywh2xyxy(bboxes)
+        bboxes = bboxes[drop_degenerate(bboxes, info['img'].shape, 'inference_topdown')]
+        if len(bboxes) == 0:
+            return []
 
     inputs, samples = [], []
     for bbox in bboxes:
@@ -173,6 +188,8 @@ def _load_image(pipeline: Compose, img) -> dict:
     per-box runs then find ``img`` already set.
     """
     if isinstance(img, np.ndarray):
+        if img.ndim == 2 or img.shape[2] in (1, 4) or img.dtype == np.uint16:
+            img = as_bgr_uint8(img)
         return dict(img=img)
     if not isinstance(img, (str, os.PathLike)):
         raise TypeError('img must be an image array or a file path, got '

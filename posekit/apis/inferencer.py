@@ -14,6 +14,12 @@ Outputs (both optional):
   ``{"keypoints": [[x, y], ...], "keypoint_scores": [...], "bbox": [x1, y1,
   x2, y2], "bbox_score": s}`` in image pixels; per video one ``<stem>.json``,
   a list of ``{"frame_id": i, "instances": [...]}``.
+
+Inputs that cannot be read (a truncated image, a video OpenCV cannot open, a
+frame that does not decode) are skipped, each with a warning, and the run
+goes on; at the end one warning sums them up and ``inferencer.skipped``
+lists them (``posekit infer`` then exits with status 1). Degenerate boxes
+are dropped with a warning (see :mod:`posekit.apis.boxes`).
 """
 from __future__ import annotations
 
@@ -31,7 +37,8 @@ from posekit.structures import PoseDataSample, merge_data_samples
 from .backends import BACKENDS, init_pose_model
 from .boxes import BoxFile, Detector, detect, load_detector, select_boxes
 from .inference import inference_bottomup, inference_topdown
-from .sources import Frame, VideoWriter, count_frames, expand_inputs, iter_frames
+from .sources import (Frame, Skipped, SkippedInputWarning, VideoWriter, count_frames,
+                      expand_inputs, iter_frames, summarize_skipped)
 
 
 class PoseInferencer:
@@ -54,6 +61,10 @@ class PoseInferencer:
             ``{'model.test_cfg.flip_test': False}``.
         num_threads (int, optional): CPU threads (torch, or onnxruntime's
             intra-op threads).
+
+    Attributes:
+        skipped (list[Skipped]): The files (and video frames) the last call
+            could not read and skipped, in input order; filled as it runs.
     """
 
     def __init__(self, pose2d: str, pose2d_weights: str | None = None,
@@ -87,6 +98,7 @@ class PoseInferencer:
         self.det_cat_ids = None if det_cat_ids is None else [int(c) for c in det_cat_ids]
         self.show_progress = show_progress
         self.visualizer = self._build_visualizer()
+        self.skipped: list[Skipped] = []
 
     def _build_visualizer(self):
         from posekit.registry import VISUALIZERS
@@ -129,7 +141,8 @@ class PoseInferencer:
 
         Yields:
             dict: ``predictions`` (one frame's instances), ``visualization``
-            (the RGB picture or None), ``name`` and ``frame_id``.
+            (the RGB picture or None), ``name`` and ``frame_id``. Nothing for
+            the inputs that cannot be read: see ``skipped``.
         """
         boxes_of = BoxFile(bboxes) if bboxes else None
         items = expand_inputs(inputs)
@@ -137,10 +150,12 @@ class PoseInferencer:
         draw = bool(vis_out_dir or return_vis or show)
         self.visualizer.radius, self.visualizer.line_width = radius, thickness
         bar = ProgressBar(count_frames(items), 'inference', enabled=self.show_progress)
+        bar_skipped = 0
         videos: dict[str, VideoWriter] = {}
         video_preds: dict[str, list] = {}
+        self.skipped = skipped = []
         try:
-            for frame in iter_frames(items):
+            for frame in iter_frames(items, skipped):
                 sample = self._predict(frame, boxes_of, bbox_thr, nms_thr)
                 picture = None
                 if draw:
@@ -156,7 +171,8 @@ class PoseInferencer:
                     else:
                         video_preds.setdefault(frame.video, []).append(
                             dict(frame_id=frame.frame_id, instances=instances))
-                bar.update()
+                bar.update(1 + len(skipped) - bar_skipped)
+                bar_skipped = len(skipped)
                 yield dict(predictions=sample if return_datasamples else instances,
                            visualization=picture if return_vis else None,
                            name=frame.name, frame_id=frame.frame_id)
@@ -166,6 +182,9 @@ class PoseInferencer:
             for video, records in video_preds.items():
                 name = _stem(os.path.basename(video)) + '.json'
                 write_json(os.path.join(pred_out_dir, name), records)
+        if skipped:
+            warnings.warn(f'PoseInferencer: {summarize_skipped(skipped)}; the other '
+                          'inputs ran', SkippedInputWarning)
 
     # ------------------------------------------------------------------
     def _set_output_heatmaps(self, on: bool) -> None:
@@ -184,7 +203,7 @@ class PoseInferencer:
         if boxes_of is not None:
             rows = boxes_of(frame)
         elif self.detector is not None:
-            rows = detect(self.detector, frame.image)
+            rows = detect(self.detector, frame.image, frame.name)
         else:
             rows = np.zeros((0, 6), dtype=np.float32)
         rows = select_boxes(rows, bbox_thr, nms_thr, self.det_cat_ids)

@@ -3,18 +3,26 @@
 An input is an image file, a folder of images, a glob pattern, a video file,
 an image array, or a list of these. :func:`iter_frames` turns it into
 :class:`Frame` records, one per image or video frame, decoding as it goes so
-a long video is never held in memory. Images are BGR uint8 (OpenCV's order).
+a long video is never held in memory. Images are BGR uint8 (OpenCV's order):
+grayscale, BGRA and 16-bit images (files or arrays) are converted to it.
+
+A file that cannot be read (a truncated JPEG, a video OpenCV cannot open, a
+video frame that does not decode) does not stop the run: it is skipped with
+a :class:`SkippedInputWarning` and recorded in the ``skipped`` list given to
+:func:`iter_frames`.
 """
 from __future__ import annotations
 
 import glob
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import cv2
 import numpy as np
 
+from posekit.datasets.transforms.loading import ImageLoadError, as_bgr_uint8, read_image
 from posekit.fileio import temporary_name
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
@@ -43,6 +51,40 @@ class Frame:
     fps: float = 0.
 
 
+@dataclass
+class Skipped:
+    """An input file (or one frame of a video) that could not be read.
+
+    Attributes:
+        path (str): The file.
+        reason (str): Why, as the decoder said it (names the file).
+        frame_id (int, optional): The frame's index, for a video frame.
+    """
+
+    path: str
+    reason: str
+    frame_id: int | None = None
+
+
+class SkippedInputWarning(UserWarning):
+    """An input file or video frame was skipped because it could not be read."""
+
+
+def summarize_skipped(skipped: Sequence[Skipped], limit: int = 5) -> str:
+    """One line: how many inputs were skipped and the first few of them."""
+    names = [s.path if s.frame_id is None else f'{s.path} (frame {s.frame_id})'
+             for s in skipped[:limit]]
+    more = f' and {len(skipped) - limit} more' if len(skipped) > limit else ''
+    return (f'skipped {len(skipped)} input(s) that could not be read: '
+            f'{", ".join(names)}{more}')
+
+
+def _skip(skipped: list | None, record: Skipped) -> None:
+    warnings.warn(f'skipping {record.reason}', SkippedInputWarning)
+    if skipped is not None:
+        skipped.append(record)
+
+
 def is_video(path: str) -> bool:
     return os.path.splitext(path)[1].lower() in VIDEO_EXTENSIONS
 
@@ -57,16 +99,14 @@ def expand_inputs(inputs) -> list:
     A folder contributes its images (sorted, not recursive); a pattern with
     ``*``, ``?`` or ``[`` its sorted matches. Raises FileNotFoundError for a
     path that does not exist or a pattern/folder with no image or video.
+    Arrays are brought to (H, W, 3) uint8 BGR (:func:`as_bgr_uint8`).
     """
     if isinstance(inputs, (str, os.PathLike, np.ndarray)):
         inputs = [inputs]
     items: list = []
     for item in inputs:
         if isinstance(item, np.ndarray):
-            if item.ndim != 3 or item.shape[2] != 3 or item.dtype != np.uint8:
-                raise ValueError('an image array must be (H, W, 3) uint8 BGR, got '
-                                 f'{item.shape} {item.dtype}')
-            items.append(item)
+            items.append(as_bgr_uint8(item))
             continue
         path = os.fspath(item)
         if os.path.isdir(path):
@@ -101,36 +141,53 @@ def count_frames(items: Sequence) -> int:
     return total
 
 
-def iter_frames(items: Sequence) -> Iterator[Frame]:
-    """Decode the items of :func:`expand_inputs`, one frame at a time."""
+def iter_frames(items: Sequence, skipped: list | None = None) -> Iterator[Frame]:
+    """Decode the items of :func:`expand_inputs`, one frame at a time.
+
+    Images are decoded as :class:`~posekit.datasets.transforms.LoadImage`
+    does (``cv2.imdecode``, colour: grayscale, BGRA and 16-bit files come out
+    BGR uint8). A file or video frame that cannot be read is skipped with a
+    :class:`SkippedInputWarning` and appended to ``skipped`` as a
+    :class:`Skipped`; the others still run.
+    """
     for index, item in enumerate(items):
         if isinstance(item, np.ndarray):
             yield Frame(item, f'{index:08d}.jpg')
         elif is_video(item):
-            yield from _video_frames(item)
+            yield from _video_frames(item, skipped)
         else:
-            image = cv2.imread(item, cv2.IMREAD_COLOR)
-            if image is None:
-                raise OSError(f'{item}: cannot decode the image')
+            try:
+                image = read_image(item, cv2.IMREAD_COLOR)
+            except ImageLoadError as e:
+                _skip(skipped, Skipped(item, str(e)))
+                continue
             yield Frame(image, os.path.basename(item), path=item)
 
 
-def _video_frames(path: str) -> Iterator[Frame]:
+def _video_frames(path: str, skipped: list | None) -> Iterator[Frame]:
     cap = cv2.VideoCapture(path)
     if not cap.isOpened():
-        raise OSError(f'{path}: cannot open the video')
+        _skip(skipped, Skipped(path, f'video {path}: OpenCV cannot open it'))
+        return
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.
     name = os.path.basename(path)
     try:
-        frame_id = 0
-        while True:
-            ok, image = cap.read()
-            if not ok:
-                break
-            yield Frame(image, name, video=path, frame_id=frame_id, fps=fps)
+        frame_id = decoded = 0
+        # grab() fails at the end of the stream; retrieve() on a frame that
+        # does not decode: that frame alone is skipped
+        while cap.grab():
+            ok, image = cap.retrieve()
+            if ok and image is not None:
+                decoded += 1
+                yield Frame(image, name, video=path, frame_id=frame_id, fps=fps)
+            else:
+                _skip(skipped, Skipped(path, f'video {path}: frame {frame_id} does not '
+                                       'decode', frame_id))
             frame_id += 1
     finally:
         cap.release()
+    if not decoded and not frame_id:
+        _skip(skipped, Skipped(path, f'video {path}: no frame could be read'))
 
 
 class VideoWriter:

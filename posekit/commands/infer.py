@@ -2,7 +2,8 @@
 
 INPUTS are image files, folders, glob patterns (quote them) or video files.
 Drawn pictures go to ``--vis-out-dir`` (a video becomes an mp4), predictions
-to ``--pred-out-dir`` as JSON; see :mod:`posekit.apis.inferencer`.
+to ``--pred-out-dir`` as JSON; see :mod:`posekit.apis.inferencer`. Inputs
+that cannot be read are skipped, named, and make the exit status 1.
 """
 from __future__ import annotations
 
@@ -72,4 +73,8 @@ def run(args: argparse.Namespace) -> int:
     for name, path in (('pictures', args.vis_out_dir), ('predictions', args.pred_out_dir)):
         if path:
             print(f'{name} written to {path}')
+    if inferencer.skipped:  # each was named in a warning, and summed up
+        print(f'posekit infer: {len(inferencer.skipped)} input(s) could not be read '
+              '(named above); the others ran', file=sys.stderr)
+        return 1
     return 0

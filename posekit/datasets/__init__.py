@@ -2,6 +2,7 @@
 from .animal import (AnimalKingdomDataset, AnimalPoseDataset, AP10KDataset,
                      ATRWDataset, FlyDataset, Horse10Dataset, LocustDataset,
                      MacaqueDataset, ZebraDataset)
+from .annotation_checks import InvalidAnnotation, InvalidAnnotationWarning
 from .base_coco_style import BaseCocoStyleDataset
 from .base_dataset import BaseDataset
 from .body import (AicDataset, CocoDataset, CrowdPoseDataset, ExlposeDataset,
@@ -30,6 +31,7 @@ __all__ = [
     'DeepFashionDataset', 'ExlposeDataset', 'Face300VWDataset',
     'Face300WDataset', 'Face300WLPDataset', 'FlyDataset', 'FreiHandDataset',
     'HalpeDataset', 'Horse10Dataset', 'HumanArt21Dataset', 'HumanArtDataset',
+    'InvalidAnnotation', 'InvalidAnnotationWarning',
     'InterHand2DDoubleDataset', 'JhmdbDataset', 'LapaDataset', 'LocustDataset',
     'MacaqueDataset', 'MhpDataset', 'MpiiDataset', 'MpiiTrbDataset',
     'OCHumanDataset', 'OneHand10KDataset', 'PanopticHand2DDataset',

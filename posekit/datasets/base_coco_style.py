@@ -11,6 +11,9 @@ Conventions (MMPose 1.x, kept exactly so that checkpoints and metrics agree):
   ``(1, K)`` float32 ``min(1, v)`` of the COCO visibility flag ``v``.
 - Top-down mode: one data info per person instance. Bottom-up mode: one per
   image, instance arrays concatenated along the first axis.
+- Annotations with non-finite or impossible values are dropped with one
+  warning, or raise with ``strict_annotations=True`` (see
+  :mod:`posekit.datasets.annotation_checks`).
 """
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ import numpy as np
 from posekit.registry import DATASETS
 from posekit.structures.bbox import bbox_xywh2xyxy
 
+from .annotation_checks import (AnnotationChecks, InvalidAnnotation, detection_problem,
+                                keypoint_problem, xywh_problem)
 from .base_dataset import BaseDataset, check_file, load_json
 from .coco_json import CocoIndex, copy_json, short_repr
 from .metainfo import parse_pose_metainfo
@@ -56,6 +61,15 @@ class BaseCocoStyleDataset(BaseDataset):
             ``min_size`` and ``scenes`` appear in MMPose configs but MMPose
             ignores them; they are accepted with a warning. Other keys raise.
         sample_interval (int): Keep only images whose id is a multiple of it.
+        strict_annotations (bool): What to do with an annotation holding a
+            NaN/inf number, a box of negative size, a visibility flag outside
+            [0, 2], or the wrong number of keypoints for the metainfo (and a
+            NaN/inf or empty box in ``bbox_file``). False (default): drop it
+            and warn once (:class:`InvalidAnnotationWarning`, naming the file
+            and the first few annotation and image ids); True: raise
+            :class:`InvalidAnnotation` at the first one. A file with no valid
+            annotation left raises either way. The dropped ones are listed
+            in ``dropped_annotations`` (messages).
         data_root, data_prefix, indices, serialize_data, pipeline, test_mode,
         lazy_init, max_refetch: see :class:`BaseDataset`.
     """
@@ -80,7 +94,8 @@ class BaseCocoStyleDataset(BaseDataset):
                  test_mode: bool = False,
                  lazy_init: bool = False,
                  max_refetch: int = 1000,
-                 sample_interval: int = 1):
+                 sample_interval: int = 1,
+                 strict_annotations: bool = False):
         name = type(self).__name__
         if data_mode not in ('topdown', 'bottomup'):
             raise ValueError(f'{name}: data_mode must be "topdown" or '
@@ -96,6 +111,8 @@ class BaseCocoStyleDataset(BaseDataset):
         self.data_mode = data_mode
         self.bbox_file = bbox_file
         self.sample_interval = sample_interval
+        self.strict_annotations = strict_annotations
+        self.dropped_annotations: list[str] = []
         self._check_filter_cfg(filter_cfg)
         super().__init__(ann_file=ann_file, metainfo=metainfo,
                          data_root=data_root, data_prefix=data_prefix,
@@ -130,12 +147,22 @@ class BaseCocoStyleDataset(BaseDataset):
 
     # ------------------------------------------------------------ loading
     def load_data_list(self) -> list[dict]:
+        # _load_annotations and the parsers report invalid annotations here
+        name, strict = type(self).__name__, self.strict_annotations
         if self.bbox_file:
-            return self._load_detection_results()
-        instances, images = self._load_annotations()
-        if self.data_mode == 'topdown':
-            return self._get_topdown_data_infos(instances)
-        return self._get_bottomup_data_infos(instances, images)
+            self._checks = AnnotationChecks(name, self.bbox_file, strict, 'detections')
+            data_list = self._load_detection_results()
+        else:
+            self._checks = AnnotationChecks(name, self.ann_file, strict)
+            instances, images = self._load_annotations()
+            if self.data_mode == 'topdown':
+                data_list = self._get_topdown_data_infos(instances)
+            else:
+                data_list = self._get_bottomup_data_infos(instances, images)
+        checks, self._checks = self._checks, None  # the dataset is pickled to workers
+        self.dropped_annotations = [str(e) for e in checks.dropped]
+        checks.report()
+        return data_list
 
     def _load_coco(self, set_classes: bool = True) -> CocoIndex:
         """Read ``ann_file``; its categories become ``metainfo['CLASSES']``."""
@@ -156,7 +183,8 @@ class BaseCocoStyleDataset(BaseDataset):
                                                         img['file_name']))
             images.append(img)
             for ann in coco.anns_of(img_id):
-                info = self.parse_data_info(dict(raw_ann_info=ann, raw_img_info=img))
+                info = self._checks.parse(self.parse_data_info,
+                                          dict(raw_ann_info=ann, raw_img_info=img))
                 if info:
                     instances.append(info)
         return instances, images
@@ -187,27 +215,36 @@ class BaseCocoStyleDataset(BaseDataset):
         return info
 
     # ---- helpers for parse_data_info overrides
-    def _bad(self, ann: dict, field: str, problem: str) -> ValueError:
-        return ValueError(f'{type(self).__name__}: {self.ann_file}: annotation '
-                          f'id {ann.get("id")!r} (image {ann.get("image_id")!r}) '
-                          f'field {field!r}: {problem}')
+    def _bad(self, ann: dict, field: str, problem: str) -> InvalidAnnotation:
+        """The error for one annotation's field (a ValueError), naming the
+        file, annotation id and image id; dropped unless strict_annotations."""
+        return InvalidAnnotation(type(self).__name__, self.ann_file,
+                                 f'annotation id {ann.get("id")!r} (image '
+                                 f'{ann.get("image_id")!r}) field {field!r}', problem)
 
     def read_keypoint_array(self, ann: dict, values: Any, field: str = 'keypoints',
                             dtype: Any = np.float32) -> np.ndarray:
         """COCO ``[x, y, v] * K`` values as a (1, K, 3) array.
 
-        Raises ValueError naming the file, annotation id and field when the
-        values are not ``3 * num_keypoints`` numbers (K from the metainfo).
+        Raises InvalidAnnotation (a ValueError) naming the file, annotation
+        id and field when the values are not ``3 * num_keypoints`` numbers (K
+        from the metainfo), or hold a NaN/inf or a flag ``v`` outside [0, 2].
         """
         try:
             arr = np.array(values, dtype=dtype)
         except (TypeError, ValueError) as e:
             raise self._bad(ann, field, f'not a list of numbers ({e})') from e
+        if arr.dtype == object:
+            raise self._bad(ann, field, f'not a list of numbers: {short_repr(values)}')
         expected = self._metainfo['num_keypoints']
-        if arr.size != 3 * expected or arr.dtype == object:
+        if arr.size != 3 * expected:
             raise self._bad(ann, field, f'{arr.size} values, expected '
                             f'{expected} keypoints x (x, y, v) = {3 * expected}')
-        return arr.reshape(1, -1, 3)
+        arr = arr.reshape(1, -1, 3)
+        problem = keypoint_problem(arr)
+        if problem:
+            raise self._bad(ann, field, problem)
+        return arr
 
     def read_keypoints(self, ann: dict, values: Any, field: str = 'keypoints'
                        ) -> tuple[np.ndarray, np.ndarray]:
@@ -220,6 +257,9 @@ class BaseCocoStyleDataset(BaseDataset):
         box = ann.get(field)
         if not isinstance(box, (list, tuple)) or len(box) != 4:
             raise self._bad(ann, field, f'expected [x, y, w, h], got {short_repr(box)}')
+        problem = xywh_problem(box)
+        if problem:
+            raise self._bad(ann, field, problem)
         return list(box)
 
     def clip_box(self, ann: dict, img: dict, field: str = 'bbox',
@@ -313,7 +353,6 @@ class BaseCocoStyleDataset(BaseDataset):
         if not isinstance(dets, list) or not all(isinstance(d, dict) for d in dets):
             raise ValueError(f'{name}: bbox_file {self.bbox_file} must be a '
                              'list of dicts (COCO detection results)')
-        num_keypoints = self._metainfo['num_keypoints']
         data_list = []
         for i, det in enumerate(dets):
             if det.get('category_id') != 1:
@@ -326,16 +365,29 @@ class BaseCocoStyleDataset(BaseDataset):
             if img is None:
                 raise ValueError(f'{name}: bbox_file {self.bbox_file}: image_id '
                                  f'{det.get("image_id")!r} is not in {self.ann_file}')
-            data_list.append(dict(
-                img_id=det['image_id'],
-                img_path=osp.join(self.data_prefix['img'], img['file_name']),
-                img_shape=(img['height'], img['width']),
-                bbox=bbox_xywh2xyxy(np.array(det['bbox'][:4], dtype=np.float32).reshape(1, 4)),
-                bbox_score=np.array(det['score'], dtype=np.float32).reshape(1),
-                keypoints=np.zeros((1, num_keypoints, 2), dtype=np.float32),
-                keypoints_visible=np.ones((1, num_keypoints), dtype=np.float32),
-                id=len(data_list)))
+            info = self._checks.parse(self._parse_detection, i, det, img, len(data_list))
+            if info:
+                data_list.append(info)
         return data_list
+
+    def _parse_detection(self, index: int, det: dict, img: dict, sample_id: int) -> dict:
+        """One detection as a sample; InvalidAnnotation for a NaN/inf or
+        empty box or a NaN score (it would give NaN keypoints)."""
+        box, score = det['bbox'][:4], det['score']
+        problem = detection_problem(box, score)
+        if problem:
+            raise self._checks.error(f'detection #{index} (image {det["image_id"]!r}) '
+                                     f'field {problem[0]!r}', problem[1])
+        num_keypoints = self._metainfo['num_keypoints']
+        return dict(
+            img_id=det['image_id'],
+            img_path=osp.join(self.data_prefix['img'], img['file_name']),
+            img_shape=(img['height'], img['width']),
+            bbox=bbox_xywh2xyxy(np.array(box, dtype=np.float32).reshape(1, 4)),
+            bbox_score=np.array(score, dtype=np.float32).reshape(1),
+            keypoints=np.zeros((1, num_keypoints, 2), dtype=np.float32),
+            keypoints_visible=np.ones((1, num_keypoints), dtype=np.float32),
+            id=sample_id)
 
     def filter_data(self) -> list[dict]:
         """Apply ``filter_cfg['bbox_score_thr']`` (top-down only)."""

@@ -62,3 +62,14 @@ def constant_model(checkpoint):
     return SimpleNamespace(config=str(CONFIG), checkpoint=str(checkpoint),
                            scores=SCORES, flip_scores=(SCORES + SCORES[FLIP]) / 2,
                            crop_corner=crop_corner)
+
+
+@pytest.fixture(scope='module')
+def random_model(tmp_path_factory):
+    """The same config with seeded random weights, the last layer included:
+    keypoints depend on the pixels, so equal predictions mean equal inputs."""
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(str(CONFIG)).model)
+    path = tmp_path_factory.mktemp('random_model') / 'model.pth'
+    torch.save(dict(state_dict=model.state_dict()), path)
+    return SimpleNamespace(config=str(CONFIG), checkpoint=str(path))

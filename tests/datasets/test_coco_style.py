@@ -132,7 +132,10 @@ def test_wrong_keypoint_count_names_file_and_annotation(tmp_path):
     ann = _write(tmp_path, IMAGES, [_ann(1), _ann(77, num=18)])
     with pytest.raises(ValueError, match=r"ann.json: annotation id 77 .*'keypoints': "
                                          r'54 values, expected 17 keypoints'):
-        CocoDataset(ann_file=ann)
+        CocoDataset(ann_file=ann, strict_annotations=True)
+    # by default it is dropped with a warning (tests/datasets/test_annotation_checks.py)
+    with pytest.warns(UserWarning, match=r'dropped 1 of 2 annotations.*annotation id 77 '):
+        assert len(CocoDataset(ann_file=ann)) == 1
     bad = _ann(78)
     bad['keypoints'] = 'oops'
     with pytest.raises(ValueError, match="annotation id 78.*'keypoints'"):

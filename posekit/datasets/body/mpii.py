@@ -81,7 +81,9 @@ class MpiiDataset(BaseCocoStyleDataset):
             headboxes = load_headboxes(self.headbox_file)
         instances, images, seen = [], [], set()
         for idx, ann in enumerate(anns):
-            info = self._parse_entry(idx, ann)
+            info = self._checks.parse(self._parse_entry, idx, ann)
+            if info is None:
+                continue
             if headboxes is not None:
                 box = headboxes[idx]
                 head_size = np.linalg.norm(box[1] - box[0], axis=0) * HEAD_SIZE_FACTOR
@@ -108,9 +110,9 @@ class MpiiDataset(BaseCocoStyleDataset):
         keypoints = np.array(ann['joints'], dtype=np.float32)
         num_keypoints = self._metainfo['num_keypoints']
         if keypoints.size != 2 * num_keypoints:
-            raise ValueError(f'MpiiDataset: {self.ann_file}: entry {idx} field '
-                             f'"joints" has {keypoints.size} values, expected '
-                             f'{num_keypoints} x (x, y)')
+            raise self._checks.error(f"entry {idx} field 'joints'",
+                                     f'{keypoints.size} values, expected '
+                                     f'{num_keypoints} x (x, y)')
         wh = bbox[:, 2:] - bbox[:, :2]
         return dict(
             id=idx,
@@ -143,26 +145,31 @@ class MpiiTrbDataset(BaseCocoStyleDataset):
         images_by_id = {img['id']: img for img in data['images']}
         instances, images, seen = [], [], set()
         for ann in data['annotations']:
-            img_id = ann['image_id']
-            if img_id not in images_by_id:
-                raise self._bad(ann, 'image_id', 'no image with this id')
-            center = np.array([ann['center']], dtype=np.float32)
-            scale = np.array([[ann['scale'], ann['scale']]], dtype=np.float32) * PIXEL_STD
-            keypoints, visible = self.read_keypoints(ann, ann.get('keypoints'))
-            info = dict(
-                id=ann['id'], img_id=img_id,
-                img_path=osp.join(self.data_prefix['img'],
-                                  images_by_id[img_id]['file_name']),
-                bbox_center=center, bbox_scale=scale,
-                bbox=bbox_cs2xyxy(center, scale),
-                bbox_score=np.ones(1, dtype=np.float32),
-                num_keypoints=ann['num_joints'], keypoints=keypoints,
-                keypoints_visible=visible, iscrowd=ann['iscrowd'])
-            if 'headbox' in ann:
-                info['headbox'] = np.array(ann['headbox'], dtype=np.float32)
+            info = self._checks.parse(self._parse_ann, ann, images_by_id)
+            if info is None:
+                continue
             instances.append(info)
-            if img_id not in seen:
-                seen.add(img_id)
-                images.append(dict(img_id=img_id, img_path=info['img_path']))
+            if info['img_id'] not in seen:
+                seen.add(info['img_id'])
+                images.append(dict(img_id=info['img_id'], img_path=info['img_path']))
         instances.sort(key=lambda x: x['id'])
         return instances, images
+
+    def _parse_ann(self, ann: dict, images_by_id: dict) -> dict:
+        img_id = ann['image_id']
+        if img_id not in images_by_id:
+            raise self._bad(ann, 'image_id', 'no image with this id')
+        center = np.array([ann['center']], dtype=np.float32)
+        scale = np.array([[ann['scale'], ann['scale']]], dtype=np.float32) * PIXEL_STD
+        keypoints, visible = self.read_keypoints(ann, ann.get('keypoints'))
+        info = dict(
+            id=ann['id'], img_id=img_id,
+            img_path=osp.join(self.data_prefix['img'], images_by_id[img_id]['file_name']),
+            bbox_center=center, bbox_scale=scale,
+            bbox=bbox_cs2xyxy(center, scale),
+            bbox_score=np.ones(1, dtype=np.float32),
+            num_keypoints=ann['num_joints'], keypoints=keypoints,
+            keypoints_visible=visible, iscrowd=ann['iscrowd'])
+        if 'headbox' in ann:
+            info['headbox'] = np.array(ann['headbox'], dtype=np.float32)
+        return info

@@ -35,7 +35,8 @@ class CocoWholeBodyHandDataset(BaseCocoStyleDataset):
                 if ann['iscrowd'] != False:  # noqa: E712 (0 and False both pass)
                     continue
                 for side in ('left', 'right'):
-                    info = self._parse_hand(ann, img, side, len(instances))
+                    info = self._checks.parse(self._parse_hand, ann, img, side,
+                                              len(instances))
                     if info is not None:
                         instances.append(info)
         return instances, images

@@ -105,7 +105,8 @@ class InterHand2DDoubleDataset(BaseCocoStyleDataset):
             if not anns:
                 raise ValueError(f'{type(self).__name__}: {self.ann_file}: image '
                                  f'{img_id} has no annotation')
-            info = self.parse_data_info(dict(raw_ann_info=anns[0], raw_img_info=img))
+            info = self._checks.parse(self.parse_data_info,
+                                      dict(raw_ann_info=anns[0], raw_img_info=img))
             if info:
                 instances.append(info)
         del self.cameras, self.joints, self.rootnet_boxes

@@ -3,6 +3,9 @@
 Images are decoded by ``cv2.imdecode``, so colour images come out in **BGR**
 channel order, ``(H, W, 3) uint8`` (MMPose's convention; the model's data
 preprocessor converts to RGB when its config says ``bgr_to_rgb=True``).
+With ``color_type='color'`` grayscale, BGRA and 16-bit files are converted
+(:func:`as_bgr_uint8` does the same for arrays); a file that does not decode
+whole (a truncated JPEG) raises :class:`ImageLoadError`.
 Only local files are read: posekit has no remote storage backends.
 """
 from __future__ import annotations
@@ -193,3 +196,32 @@ def _check_local_backend(name: str, args: Mapping | None) -> None:
             "storage backend; posekit reads local files only (backend='local' "
             'or no backend_args). Copy the data to a local disk or a mounted '
             'file system.')
+
+
+def as_bgr_uint8(image: np.ndarray) -> np.ndarray:
+    """An image array as ``(H, W, 3) uint8`` BGR, converted the way
+    ``cv2.imdecode`` converts such a file for ``color_type='color'``.
+
+    - ``(H, W)`` or ``(H, W, 1)`` grayscale: the value in all three channels;
+    - ``(H, W, 4)`` BGRA: the alpha channel is dropped (not blended);
+    - ``uint16``: the high byte (``v >> 8``), as OpenCV's PNG decoder does
+      (an 8-bit image scaled by 257 comes back exactly).
+
+    Already ``(H, W, 3) uint8`` arrays are returned as they are (no copy).
+
+    Raises:
+        ValueError: another shape or dtype (e.g. float: its range is unknown).
+    """
+    if not isinstance(image, np.ndarray) or image.dtype not in (np.uint8, np.uint16) \
+            or not (image.ndim == 2 or image.ndim == 3 and image.shape[2] in (1, 3, 4)):
+        shape = getattr(image, 'shape', None)
+        dtype = getattr(image, 'dtype', type(image).__name__)
+        raise ValueError('an image array must be (H, W), (H, W, 1), (H, W, 3) BGR or '
+                         f'(H, W, 4) BGRA, uint8 or uint16; got {shape} {dtype}')
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    if image.ndim == 2 or image.shape[2] == 1:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        return np.ascontiguousarray(image[..., :3])
+    return image
