@@ -30,7 +30,15 @@ fi
 amp_flag=()
 if [ "$amp" = 1 ]; then amp_flag=(--amp); fi
 
-posekit train "$CONFIG" --work-dir "$WORK" "${amp_flag[@]}"
+# POSEKIT_QUICKSTART_EPOCHS=N trains N epochs instead of the config's (CI
+# runs the whole job with 1 to check it end to end)
+epoch_opts=()
+if [ -n "${POSEKIT_QUICKSTART_EPOCHS:-}" ]; then
+    epoch_opts=(--cfg-options "train_cfg.max_epochs=$POSEKIT_QUICKSTART_EPOCHS"
+                "train_cfg.val_interval=$POSEKIT_QUICKSTART_EPOCHS")
+fi
+
+posekit train "$CONFIG" --work-dir "$WORK" --channels-last "${amp_flag[@]}" "${epoch_opts[@]}"
 checkpoint=$(cat "$WORK/last_checkpoint")
 posekit test "$CONFIG" "$checkpoint" --work-dir "$WORK" --out "$WORK/metrics.json" \
     | grep -E '^(coco/AP|coco/AP .5|coco/AR|PCK):'
