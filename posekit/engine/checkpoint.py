@@ -16,7 +16,9 @@ dicts), so ``torch.load(path, weights_only=True)`` reads it with no extra
 allow-listing. A file is written to a temporary name in the same directory
 and renamed over the target (``os.replace`` is atomic), so a crash or a full
 disk never leaves a half-written checkpoint under a real name, and the
-previous checkpoint and the pointer to it stay intact.
+previous checkpoint and the pointer to it stay intact. A checkpoint holding
+a NaN or an infinity is refused (:class:`~posekit.engine.nonfinite.NonFiniteError`,
+naming the first such tensor): it could only spread a diverged run.
 
 Reading (``read_checkpoint``, also for MMEngine / MMPose 1.x training
 checkpoints) is in :mod:`posekit.models.utils.checkpoint`.
@@ -32,6 +34,7 @@ from posekit.fileio import atomic_write, write_text
 from posekit.models.utils.checkpoint import (CheckpointError, read_checkpoint,  # noqa: F401
                                              state_dict_of)
 from posekit.structures import to_plain
+from .nonfinite import NonFiniteError, first_nonfinite
 
 POINTER = 'last_checkpoint'
 
@@ -41,9 +44,15 @@ def save_checkpoint(checkpoint: Mapping, path: str) -> None:
     """Write ``checkpoint`` to ``path`` atomically, flushed to the disk.
 
     Raises TypeError (naming the key) for objects that
-    ``torch.load(weights_only=True)`` could not read back.
+    ``torch.load(weights_only=True)`` could not read back, and
+    NonFiniteError (naming the key) for a tensor holding a NaN or an
+    infinity; nothing is written then.
     """
     plain = to_plain(dict(checkpoint), keep_tensors=True, where='checkpoint')
+    bad = first_nonfinite(plain)
+    if bad is not None:
+        raise NonFiniteError(f'refusing to write the checkpoint {path}: {bad} holds a NaN '
+                             'or an infinity (the previous checkpoints are left as they are)')
     with atomic_write(path, 'wb', fsync=True) as f:
         torch.save(plain, f)
 

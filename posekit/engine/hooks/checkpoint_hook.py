@@ -9,12 +9,20 @@ Files in ``out_dir`` (the work dir by default)::
 
 The best score, the best file and the kept ids are runtime info saved in
 every checkpoint, so a resumed run keeps comparing against the right best
-and deletes the right old files.
+and deletes the right old files. A NaN metric is never the best: it is
+logged as a warning and the previous best checkpoint stays.
+
+A run killed while writing a checkpoint leaves its temporary file
+(``.epoch_2.tmp-1234.pth``, see :func:`posekit.fileio.temporary_name`) and
+the previous checkpoint intact; the next run removes such files of
+processes that are gone.
 """
 from __future__ import annotations
 
 import hashlib
+import math
 import os
+import re
 from collections import deque
 from math import inf
 from typing import Sequence
@@ -29,6 +37,7 @@ _INIT = {'greater': -inf, 'less': inf}
 GREATER_KEYS = ('acc', 'top', 'AR@', 'auc', 'precision', 'mAP', 'mDice', 'mIoU',
                 'mAcc', 'aAcc')
 LESS_KEYS = ('loss',)
+_TEMPORARY = re.compile(r'\..+\.tmp-(\d+)\.pth')  # fileio.temporary_name's, with a pid
 
 
 @HOOKS.register_module()
@@ -128,6 +137,10 @@ class CheckpointHook(Hook):
             self.out_dir = os.path.join(self.out_dir, os.path.basename(
                 os.path.normpath(runner.work_dir)))
         runner.logger.info('Checkpoints will be saved to %s', self.out_dir)
+        self._remove_dead_temporaries(runner)
+        # a resumed run rewrites the checkpoint it resumed from when a better
+        # score comes first, so that the checkpoint records the new best
+        self.last_ckpt = runner.message_hub.get_info('last_ckpt')
         if self.max_keep_ckpts > 0:
             ids = list(runner.message_hub.get_info('keep_ckpt_ids', []))
             while len(ids) > self.max_keep_ckpts:
@@ -200,7 +213,12 @@ class CheckpointHook(Hook):
             score_name, path_name = self._info_names(key)
             best = runner.message_hub.get_info(score_name, _INIT[rule])
             score = float(metrics[key])
-            if not _RULES[rule](score, best):
+            if math.isnan(score):
+                runner.logger.warning('CheckpointHook: %s is NaN at %s %d: not a candidate '
+                                      'for the best checkpoint', key,
+                                      'epoch' if self.by_epoch else 'iter', step_name)
+                continue
+            if not _RULES[rule](score, best) and not math.isnan(best):
                 continue
             improved = True
             runner.message_hub.update_info(score_name, score)
@@ -220,6 +238,17 @@ class CheckpointHook(Hook):
             # rewrite the periodic checkpoint so that it records the new best
             self._save_step(runner, step_name, meta)
 
+    def _remove_dead_temporaries(self, runner) -> None:
+        # os.kill(pid, 0) probes a process on POSIX only (on Windows 0 is CTRL_C_EVENT)
+        if not is_main_process() or os.name != 'posix' or not os.path.isdir(self.out_dir):
+            return
+        for name in sorted(os.listdir(self.out_dir)):
+            match = _TEMPORARY.fullmatch(name)
+            if match and not _running(int(match[1])):
+                os.remove(os.path.join(self.out_dir, name))
+                runner.logger.info('Removed %s, left by a run that stopped while writing it',
+                                   name)
+
     def _remove(self, filename: str) -> None:
         path = os.path.join(self.out_dir, filename)
         if is_main_process() and os.path.isfile(path):
@@ -236,3 +265,13 @@ class CheckpointHook(Hook):
         final = f'{os.path.splitext(path)[0]}-{sha[:8]}.pth'
         os.replace(tmp, final)
         runner.logger.info('Published %s to %s (removed keys: %s)', path, final, dropped)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

@@ -6,6 +6,8 @@ method of that name of every hook, highest priority first)::
     before_run
     after_load_checkpoint(checkpoint)           when a checkpoint is loaded
     before_train
+      (validation, as below, when resuming at a step whose validation
+       the checkpoint does not record: the run that saved it was stopped)
       before_train_epoch
         before_train_iter(batch_idx, data_batch)
         after_train_iter(batch_idx, data_batch, outputs)

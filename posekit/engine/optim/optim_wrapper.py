@@ -77,6 +77,19 @@ class OptimWrapper:
             self.step(**(step_kwargs or {}))
             self.zero_grad(**(zero_kwargs or {}))
 
+    def skip_update(self, step_kwargs: dict | None = None,
+                    zero_kwargs: dict | None = None) -> None:
+        """Count a call of :meth:`update_params` whose loss is left out (a
+        NaN or infinite one, see ``train_cfg.skip_nonfinite``): no backward.
+        When the call completes an accumulation window, the optimizer steps
+        on the gradients the window's other calls left, if there are any."""
+        self._inner_count += 1
+        if self.should_update():
+            if any(p.grad is not None for group in self.optimizer.param_groups
+                   for p in group['params']):
+                self.step(**(step_kwargs or {}))
+            self.zero_grad(**(zero_kwargs or {}))
+
     def scale_loss(self, loss: torch.Tensor) -> torch.Tensor:
         """``loss`` divided by the number of calls in the current window."""
         n = self._accumulative_counts
