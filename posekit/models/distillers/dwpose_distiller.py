@@ -41,6 +41,7 @@ from posekit.evaluation.functional import simcc_pck_accuracy
 from posekit.models.heads.base_head import cat_labels
 from posekit.models.utils import CheckpointError, check_local_path, load_checkpoint_file
 from posekit.models.utils import load_state_dict
+from posekit.models.pose_estimators.base import run_mode
 from posekit.registry import MODELS
 from posekit.structures import to_numpy
 
@@ -217,18 +218,7 @@ class DWPoseDistiller(nn.Module):
                 mode: str = 'tensor'):
         """``'loss'``, ``'predict'`` or ``'tensor'``, as a pose estimator;
         prediction is the student's (stage 2: on the teacher's features)."""
-        if isinstance(inputs, (list, tuple)):
-            inputs = torch.stack(list(inputs))
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            if self.metainfo is not None:
-                for sample in data_samples:
-                    sample.set_metainfo(self.metainfo)
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self._forward(inputs)
-        raise ValueError(f'Invalid mode {mode!r}: use "loss", "predict" or "tensor"')
+        return run_mode(self, inputs, data_samples, mode)
 
     def predict(self, inputs: Tensor, data_samples: list) -> list:
         """The student's predictions (see TopdownPoseEstimator.predict)."""

@@ -132,19 +132,7 @@ class BasePoseEstimator(BaseModule):
             ``'predict'``; the head's output (a tensor or a tuple of tensors)
             for ``'tensor'``.
         """
-        if isinstance(inputs, (list, tuple)):
-            inputs = torch.stack(list(inputs))
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            if self.metainfo is not None:
-                for sample in data_samples:
-                    sample.set_metainfo(self.metainfo)
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self._forward(inputs)
-        raise ValueError(f'Invalid mode {mode!r}: use "loss", "predict" or '
-                         '"tensor"')
+        return run_mode(self, inputs, data_samples, mode)
 
     def loss(self, inputs: torch.Tensor, data_samples: list) -> dict:
         """Losses of a batch; see subclasses."""
@@ -237,3 +225,22 @@ def _check_test_cfg(test_cfg: dict) -> None:
             hint = f' (did you mean {" or ".join(map(repr, close))}?)' if close else ''
             raise ValueError(f'test_cfg: unknown key {key!r}{hint}; a top-down model '
                              f'reads {", ".join(TEST_CFG_KEYS)}')
+
+
+def run_mode(model: nn.Module, inputs, data_samples: list | None, mode: str):
+    """MMPose's ``forward(inputs, data_samples, mode)`` dispatch, for any
+    model with ``loss``, ``predict``, ``_forward`` and ``metainfo``: a list
+    of ``(C, H, W)`` inputs is stacked; ``'predict'`` first gives each data
+    sample the model's ``metainfo`` (when set)."""
+    if isinstance(inputs, (list, tuple)):
+        inputs = torch.stack(list(inputs))
+    if mode == 'loss':
+        return model.loss(inputs, data_samples)
+    if mode == 'predict':
+        if model.metainfo is not None:
+            for sample in data_samples:
+                sample.set_metainfo(model.metainfo)
+        return model.predict(inputs, data_samples)
+    if mode == 'tensor':
+        return model._forward(inputs)
+    raise ValueError(f'Invalid mode {mode!r}: use "loss", "predict" or "tensor"')
