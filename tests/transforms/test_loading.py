@@ -99,6 +99,10 @@ def test_backends():
     load = TRANSFORMS.build(dict(type='LoadImage',
                                  backend_args=dict(backend='local')))
     assert load(dict(img_path=str(IMAGE)))['img'].shape == (425, 640, 3)
+    # MMCV's name for local files, as MMPose's MPII regression configs write it
+    disk = LoadImage(file_client_args=dict(backend='disk'))
+    np.testing.assert_array_equal(disk(dict(img_path=str(IMAGE)))['img'],
+                                  load(dict(img_path=str(IMAGE)))['img'])
     with pytest.raises(ValueError, match='local'):
         LoadImage(backend_args=dict(backend='petrel'))
     with pytest.raises(ValueError, match='cv2'):

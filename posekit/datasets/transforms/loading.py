@@ -190,12 +190,14 @@ def _check_local_backend(name: str, args: Mapping | None) -> None:
         raise TypeError(f'LoadImage: {name} must be a dict or None, got '
                         f'{args!r}')
     backend = args.get('backend', 'local')
-    if backend != 'local':
+    # 'disk' is MMCV's FileClient name for the same local files (MMPose 1.x
+    # configs still write file_client_args=dict(backend='disk'))
+    if backend not in ('local', 'disk'):
         raise ValueError(
             f'LoadImage: {name}={dict(args)!r} asks for the {backend!r} '
             "storage backend; posekit reads local files only (backend='local' "
-            'or no backend_args). Copy the data to a local disk or a mounted '
-            'file system.')
+            "or 'disk', or no backend_args). Copy the data to a local disk or "
+            'a mounted file system.')
 
 
 def as_bgr_uint8(image: np.ndarray) -> np.ndarray:
