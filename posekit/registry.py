@@ -276,6 +276,12 @@ def _record(value: Any, path: str, frame: dict, depth: int = 0) -> None:
             _record(item, f'{path}[{i}]', frame, depth + 1)
 
 
+def path_of(cfg: Mapping) -> str | None:
+    """Where ``cfg`` sits in the config being built (see :func:`config_path`),
+    or None: for code that builds a component without :meth:`Registry.build`."""
+    return _recorded_path(cfg)
+
+
 def _recorded_path(cfg: Mapping) -> str | None:
     """The path of ``cfg``, or of the recorded dict it was copied from: the
     one of the same type whose items agree with it on the most keys."""

@@ -282,3 +282,17 @@ def test_shipped_configs_build_optimizer_and_schedule(path):
     # a warm-up that ends inside a later decay never quite reaches the base lr
     assert 0.9 * base <= max(lrs) <= base * (1 + 1e-6)
     assert 0 < min(lrs) < max(lrs)
+
+
+def test_converted_schedulers_check_their_values_with_the_config_path():
+    """convert_to_iter_based builds without Registry.build; its values are
+    checked alike and the error names where they sit in the config."""
+    from posekit.errors import ConfigTypeError
+    from posekit.registry import config_path
+    wrapper = make_wrapper()
+    cfg = [dict(type='LinearLR', end=5, by_epoch=False),
+           dict(type='CosineAnnealingLR', T_max='x', by_epoch=True,
+                convert_to_iter_based=True)]
+    with config_path(cfg, 'param_scheduler'), pytest.raises(ConfigTypeError) as info:
+        build_param_schedulers(wrapper, cfg, epoch_length=4, max_epochs=3)
+    assert str(info.value).startswith("param_scheduler[1].T_max: 'x' is a str, expected")

@@ -27,7 +27,8 @@ from __future__ import annotations
 import copy
 from typing import Any, Iterable, Mapping
 
-from posekit.registry import PARAM_SCHEDULERS
+from posekit.argcheck import check_arguments
+from posekit.registry import PARAM_SCHEDULERS, path_of
 
 from .base import ParamScheduler
 
@@ -93,6 +94,8 @@ def _build_one(optim_wrapper: Any, cfg: Any, epoch_length: int | None,
                          'epoch_length (the number of iterations per epoch)')
     if not hasattr(cls, 'build_iter_from_epoch'):
         raise TypeError(f'{kind!r} cannot be converted to iterations')
+    # built without Registry.build: check the config's values here alike
+    check_arguments(cls, args, path=path_of(cfg) or cls.__name__)
     args.setdefault('optimizer', optim_wrapper)
     try:
         return cls.build_iter_from_epoch(epoch_length=epoch_length, **args)
