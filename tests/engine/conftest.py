@@ -9,6 +9,8 @@ bit-identical results.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,3 +83,26 @@ def run_log(caplog):
     caplog.handler.setLevel(logging.INFO)
     yield caplog
     logger.removeHandler(caplog.handler)
+
+
+def config_with_plugin_hook(cfg, folder: Path, module: str, source: str,
+                            hook: str) -> Path:
+    """Dump ``cfg`` to ``folder`` with one more custom hook, of type
+    ``hook``, defined by ``source`` in the plugin ``module`` written there
+    (the config imports it through ``custom_imports``)."""
+    (folder / f'{module}.py').write_text(source)
+    cfg.custom_imports = dict(imports=[module])
+    cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type=hook)]
+    path = folder / f'{module}_config.py'
+    cfg.dump(path)
+    return path
+
+
+def train_in_subprocess(config: Path, folder: Path, *args: str,
+                        **env: str) -> subprocess.CompletedProcess:
+    """``posekit train CONFIG ARGS`` in a new process that can import the
+    plugins in ``folder``; ``env`` adds environment variables."""
+    env = dict(os.environ, PYTHONPATH=f'{ROOT}{os.pathsep}{folder}',
+               OMP_NUM_THREADS='1', **env)
+    return subprocess.run([sys.executable, '-m', 'posekit', 'train', str(config), *args],
+                          env=env, capture_output=True, text=True, timeout=300)

@@ -19,17 +19,14 @@ with SIGXFSZ, whose handler sends SIGKILL.
 """
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import torch
 
 from posekit.engine import Runner
 
-from .conftest import ROOT, max_abs_diff, state_of
+from .conftest import config_with_plugin_hook, max_abs_diff, state_of, train_in_subprocess
 
 _FAULTS = '''
 import os, resource, signal
@@ -75,21 +72,13 @@ def test_sigkill_anywhere_then_resume_gives_the_uninterrupted_weights(tiny_cfg, 
     reference = state_of(runner.train())
     reference_files = sorted(p.name for p in Path(runner.work_dir).glob('*.pth'))
 
-    (tmp_path / 'faults.py').write_text(_FAULTS)
     cfg = tiny_cfg('b')
-    cfg.custom_imports = dict(imports=['faults'])
-    cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type='FaultAt')]
-    config = tmp_path / 'faulty.py'
-    cfg.dump(config)
+    config = config_with_plugin_hook(cfg, tmp_path, 'faults', _FAULTS, 'FaultAt')
     work = Path(cfg.work_dir)
     pointer = work / 'last_checkpoint'
 
     def killed_at(fault: str) -> None:
-        env = dict(os.environ, PYTHONPATH=f'{ROOT}{os.pathsep}{tmp_path}',
-                   OMP_NUM_THREADS='1', FAULT=fault)
-        proc = subprocess.run([sys.executable, '-m', 'posekit', 'train', str(config),
-                               '--resume'], env=env, capture_output=True, text=True,
-                              timeout=300)
+        proc = train_in_subprocess(config, tmp_path, '--resume', FAULT=fault)
         assert proc.returncode == -signal.SIGKILL, (fault, proc.stderr[-2000:])
 
     killed_at('checkpoint 2')  # epoch_1.pth, then the best checkpoint

@@ -4,8 +4,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,8 @@ import torch
 from posekit.engine import Hook, Runner
 from posekit.models.utils.checkpoint import CheckpointError, read_checkpoint
 
-from .conftest import MMPOSE_CKPT, ROOT, max_abs_diff, state_of
+from .conftest import (MMPOSE_CKPT, config_with_plugin_hook, max_abs_diff, state_of,
+                       train_in_subprocess)
 
 
 def _files(work_dir) -> set[str]:
@@ -141,15 +140,9 @@ def test_sigkill_mid_epoch_then_resume_from_the_command_line(tiny_cfg, tmp_path)
     """A real kill (SIGKILL, no cleanup), then ``posekit train --resume``."""
     from posekit.cli import main
     reference = state_of(Runner.from_cfg(tiny_cfg('a')).train())
-    (tmp_path / 'killer_hook.py').write_text(_KILLER)
     cfg = tiny_cfg('b')
-    cfg.custom_imports = dict(imports=['killer_hook'])
-    cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type='KillMidEpochTwo')]
-    config = tmp_path / 'killed.py'
-    cfg.dump(config)
-    env = dict(os.environ, PYTHONPATH=f'{ROOT}{os.pathsep}{tmp_path}', OMP_NUM_THREADS='1')
-    proc = subprocess.run([sys.executable, '-m', 'posekit', 'train', str(config)],
-                          env=env, capture_output=True, text=True, timeout=300)
+    config = config_with_plugin_hook(cfg, tmp_path, 'killer_hook', _KILLER, 'KillMidEpochTwo')
+    proc = train_in_subprocess(config, tmp_path)
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
     assert (Path(cfg.work_dir) / 'epoch_1.pth').is_file()
     assert not (Path(cfg.work_dir) / 'epoch_2.pth').exists()
