@@ -1,4 +1,5 @@
-"""Build a model from a config and checkpoint; run top-down inference.
+"""Build a model from a config and checkpoint; run top-down and bottom-up
+inference.
 
 ``init_model`` and ``inference_topdown`` have MMPose 1.x's signatures and
 results. Differences that do not change results: the image file is decoded
@@ -161,14 +162,30 @@ def inference_bottomup(model: nn.Module,
                        img: np.ndarray | str | os.PathLike) -> list[PoseDataSample]:
     """Estimate every pose in one image with a bottom-up model.
 
-    posekit has no bottom-up model yet (MMPose's AssociativeEmbedding, DEKR,
-    CID, RTMO), so this raises a clear error; use :func:`inference_topdown`
-    with a top-down model.
+    The test pipeline is the config's (``BottomupResize`` fits the image in
+    the network input); the predictions come back in image pixels.
+
+    Args:
+        model (nn.Module): A ``BottomupPoseEstimator`` from :func:`init_model`.
+        img (np.ndarray | str): ``(H, W, 3)`` BGR uint8 image, or its file
+            (other array kinds converted as for :func:`inference_topdown`).
+
+    Returns:
+        list[PoseDataSample]: One sample; ``pred_instances`` holds
+        ``keypoints (N, K, 2)`` and ``keypoint_scores (N, K)`` of the N
+        people found (N may be 0), plus ``bboxes`` / ``bbox_scores`` when
+        the head gives them.
     """
-    kind = type(model).__name__
-    raise NotImplementedError(
-        f'inference_bottomup: posekit has no bottom-up model yet (got a {kind}); '
-        'use inference_topdown with a top-down model and person boxes')
+    if not getattr(model, 'is_bottomup', False):
+        raise TypeError(
+            f'inference_bottomup needs a bottom-up model (e.g. '
+            f'AssociativeEmbedding, DEKR, CID configs), got a '
+            f'{type(model).__name__}; use inference_topdown with person boxes')
+    pipeline = Compose(_test_pipeline(model.cfg))
+    data = pipeline(dict(_load_image(pipeline, img), **model.dataset_meta))
+    with torch.no_grad():
+        return model.test_step(dict(inputs=[data['inputs']],
+                                    data_samples=[data['data_samples']]))
 
 
 # ----------------------------------------------------------------- helpers

@@ -2,15 +2,19 @@
 outputs into keypoints. Importing this package registers every codec in
 ``posekit.registry.KEYPOINT_CODECS`` under MMPose's names."""
 from . import utils
+from .associative_embedding import AssociativeEmbedding
 from .base import BaseKeypointCodec
+from .decoupled_heatmap import DecoupledHeatmap
 from .integral_regression_label import IntegralRegressionLabel
 from .megvii_heatmap import MegviiHeatmap
 from .msra_heatmap import MSRAHeatmap
 from .regression_label import RegressionLabel
 from .simcc_label import SimCCLabel
+from .spr import SPR
 from .udp_heatmap import UDPHeatmap
 
 __all__ = [
-    'BaseKeypointCodec', 'IntegralRegressionLabel', 'MegviiHeatmap',
+    'AssociativeEmbedding', 'BaseKeypointCodec', 'DecoupledHeatmap', 'SPR',
+    'IntegralRegressionLabel', 'MegviiHeatmap',
     'MSRAHeatmap', 'RegressionLabel', 'SimCCLabel', 'UDPHeatmap', 'utils'
 ]

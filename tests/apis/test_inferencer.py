@@ -192,7 +192,7 @@ def test_bad_inputs(inferencer, constant_model, tmp_path, capsys):
     with pytest.raises(ValueError, match='mmdet'):
         PoseInferencer(constant_model.config, constant_model.checkpoint,
                        det_model='configs/rtmdet_m.py')
-    with pytest.raises(NotImplementedError, match='no bottom-up model'):
+    with pytest.raises(TypeError, match='needs a bottom-up model'):
         inference_bottomup(inferencer.model, str(IMAGE))
     assert main(['infer', str(IMAGE), '--pose2d', constant_model.config]) == 2
     assert 'nothing to write' in capsys.readouterr().err

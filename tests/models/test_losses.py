@@ -269,10 +269,13 @@ def test_combined_loss_calls_each_named_loss():
 # asserts its values by hand
 VALUE_TESTS = {
     'AdaptiveWingLoss': test_adaptive_wing_loss_both_pieces,
+    'AssociativeEmbeddingLoss': 'test_bottomup_losses.py',
     'BCELoss': test_bce_loss,
     'CombinedLoss': test_combined_loss_calls_each_named_loss,
     'CombinedTargetMSELoss': test_combined_target_mse_loss,
     'FeaLoss': 'test_distiller.py',
+    'FocalHeatmapLoss': 'test_bottomup_losses.py',
+    'InfoNCELoss': 'test_cid_head.py',
     'JSDiscretLoss': test_js_discret_loss,
     'KDLoss': 'test_distiller.py',
     'KLDiscretLoss': test_kl_discret_loss_tiny_case,

@@ -143,7 +143,7 @@ def test_head_gets_the_test_cfg():
 @pytest.mark.parametrize('test_cfg, message', [
     (dict(flip_tset=True), "unknown key 'flip_tset' (did you mean 'flip_test'"),
     (dict(flip_test=True, multiscale_test=True), "unknown key 'multiscale_test'"),
-    (dict(nms_thr=0.65), "unknown key 'nms_thr'; a top-down model reads flip_test, "
+    (dict(nms_thr=0.65), "unknown key 'nms_thr'; TopdownPoseEstimator reads flip_test, "
                          "flip_mode")])
 def test_unknown_test_cfg_key_is_named(test_cfg, message):
     """MMPose drops such keys silently (a typo turns the flip test off)."""

@@ -21,6 +21,21 @@ VALUE_TESTS = {
     'Albumentation': [
         'transforms/test_transform_values.py::'
         'test_albumentation_writes_the_library_outputs_back'],
+    'BottomupGetHeatmapMask': [
+        'transforms/test_bottomup_transforms.py::'
+        'test_bottomup_get_heatmap_mask_of_a_crowd_polygon',
+        'transforms/test_bottomup_transforms.py::'
+        'test_bottomup_get_heatmap_mask_decodes_crowd_rle'],
+    'BottomupRandomAffine': [
+        'transforms/test_bottomup_transforms.py::'
+        'test_bottomup_random_affine_fixed_draws_map_points_by_hand',
+        'transforms/test_bottomup_transforms.py::'
+        'test_bottomup_random_affine_boxes_area_and_clip'],
+    'BottomupResize': [
+        'transforms/test_bottomup_transforms.py::'
+        'test_bottomup_resize_fit_and_expand_sizes',
+        'transforms/test_bottomup_transforms.py::'
+        'test_bottomup_resize_content_udp_and_aug_scales'],
     'Compose': [
         'transforms/test_transform_values.py::'
         'test_compose_applies_config_dicts_in_order',

@@ -39,6 +39,10 @@ ARGS = {
     'FilterAnnotations': {},
     'GenerateTarget': dict(encoder=MSRA),
     'PackPoseInputs': {},
+    'BottomupRandomAffine': dict(input_size=(60, 80), shift_prob=0.,
+                                 scale_prob=0., rotate_prob=0.),
+    'BottomupResize': dict(input_size=(64, 64), resize_mode='fit'),
+    'BottomupGetHeatmapMask': {},
 }
 
 # the keys each transform adds or changes on the common sample
@@ -60,6 +64,11 @@ CHANGES = {
     'GenerateTarget': {'heatmaps', 'keypoint_weights', 'field_mapping_table',
                        'label_mapping_table', 'encoded_keys'},
     'PackPoseInputs': {'inputs', 'data_samples'},   # a new dict
+    'BottomupRandomAffine': {'img', 'keypoints', 'bbox', 'input_size',
+                             'warp_mat'},
+    'BottomupResize': {'img', 'img_shape', 'input_size', 'input_center',
+                       'input_scale', 'aug_scale'},
+    'BottomupGetHeatmapMask': {'heatmap_mask'},
 }
 
 # a container: the transforms it runs say what they read and write
@@ -235,6 +244,34 @@ def _check_pack(out, sample):
     np.testing.assert_array_equal(gt.bboxes, sample['bbox'])
 
 
+def _check_bottomup_affine(out, sample):
+    """No draw: the whole 120x160 image (aspect 0.75 = input's) zooms by
+    0.5 about its centre (60, 80) onto the input centre (30, 40)."""
+    assert out['img'].shape == (80, 60, 3)
+    np.testing.assert_allclose(out['keypoints'],
+                               (sample['keypoints'] - [60, 80]) * .5
+                               + [30, 40], atol=1e-4)
+    np.testing.assert_allclose(out['bbox'],
+                               [[[20, 10], [20, 60], [50, 10], [50, 60]]],
+                               atol=1e-4)
+
+
+def _check_bottomup_resize(out, sample):
+    """'fit' 120x160 into 64x64: resized (48, 64), padded 8 px left and
+    right; input_scale (120 * 64 / 48, 160) = (160, 160); output pixel
+    (32, 32) samples image pixel (60, 80)."""
+    assert out['img_shape'] == (64, 64) and out['input_size'] == (64, 64)
+    np.testing.assert_allclose(out['input_scale'], [160., 160.])
+    np.testing.assert_allclose(out['input_center'], [60., 80.])
+    assert not out['img'][:, :7].any() and not out['img'][:, 57:].any()
+    np.testing.assert_array_equal(out['img'][32, 32], sample['img'][80, 60])
+
+
+def _check_heatmap_mask(out, sample):
+    """Nothing invalid, no warp, no heatmaps: all True at img_shape."""
+    np.testing.assert_array_equal(out['heatmap_mask'], np.ones((H, W), bool))
+
+
 CHECKS = {
     'Albumentation': _check_color, 'Compose': _check_center_scale,
     'LoadImage': _check_load, 'GetBBoxCenterScale': _check_center_scale,
@@ -244,6 +281,9 @@ CHECKS = {
     'TopdownAffine': _check_affine, 'PhotometricDistortion': _check_color,
     'YOLOXHSVRandomAug': _check_color, 'FilterAnnotations': _check_filter,
     'GenerateTarget': _check_target, 'PackPoseInputs': _check_pack,
+    'BottomupRandomAffine': _check_bottomup_affine,
+    'BottomupResize': _check_bottomup_resize,
+    'BottomupGetHeatmapMask': _check_heatmap_mask,
 }
 
 

@@ -8,6 +8,8 @@ from .color_transforms import (Albumentation, PhotometricDistortion,
                                YOLOXHSVRandomAug)
 from .filtering import FilterAnnotations
 from .topdown_transforms import TopdownAffine
+from .bottomup_transforms import BottomupRandomAffine, BottomupResize
+from .bottomup_mask import BottomupGetHeatmapMask
 from .generate_target import GenerateTarget
 from .formatting import PackPoseInputs
 
@@ -15,4 +17,5 @@ __all__ = ['Compose', 'KeypointConverter', 'LoadImage', 'GetBBoxCenterScale',
            'RandomBBoxTransform', 'RandomFlip', 'RandomHalfBody',
            'Albumentation', 'PhotometricDistortion', 'YOLOXHSVRandomAug',
            'FilterAnnotations', 'TopdownAffine', 'GenerateTarget',
-           'PackPoseInputs']
+           'PackPoseInputs', 'BottomupRandomAffine', 'BottomupResize',
+           'BottomupGetHeatmapMask']

@@ -75,7 +75,11 @@ class RandomFlip:
     via ``flip_indices``; vertical maps ``y -> h - 1 - y`` and swaps too;
     diagonal does both (a 180 degree turn) and swaps nothing. ``(w, h)`` is
     ``input_size`` when present (the image was already warped to the model
-    input), else the ``img_shape``.
+    input; MMPose 1.3.2 unpacks it as ``(h, w)``, which flips non-square
+    inputs about the wrong size), else the ``img_shape``. All N instances
+    flip at once (bottom-up);
+    boxes are ``(N, 4)`` xyxy or ``(N, 4, 2)`` corners (each corner flips as
+    a point, its order kept, as MMPose).
 
     Required Keys:
         - img (np.ndarray | list[np.ndarray]): ``(H, W, C)`` image(s).
@@ -84,11 +88,14 @@ class RandomFlip:
           read when keypoints are flipped).
         - input_size (optional), bbox (optional), bbox_center (optional),
           keypoints (optional), keypoints_visible (optional), img_mask
-          (optional).
+          (optional), heatmap_mask (optional, an array or a list per level).
 
     Modified Keys:
-        - img, img_mask, bbox, bbox_center, keypoints, keypoints_visible:
-          flipped (new arrays) when present.
+        - img, img_mask, heatmap_mask, bbox, bbox_center, keypoints,
+          keypoints_visible: flipped (new arrays) when present. MMPose
+          leaves ``heatmap_mask`` alone; flipping it keeps a mask made
+          before the flip aligned (``BottomupGetHeatmapMask`` placed after
+          the flip, as in MMPose's configs, flips its own mask).
 
     Added Keys:
         - flip (bool): whether a flip was applied.
@@ -156,9 +163,16 @@ class RandomFlip:
             if isinstance(img, list) else flip_image(img, direction)
         if 'img_mask' in results:
             results['img_mask'] = flip_image(results['img_mask'], direction)
+        if 'heatmap_mask' in results:
+            mask = results['heatmap_mask']
+            results['heatmap_mask'] = [flip_image(m, direction) for m in mask] \
+                if isinstance(mask, list) else flip_image(mask, direction)
         if results.get('bbox') is not None:
-            results['bbox'] = flip_bbox(results['bbox'], (w, h), 'xyxy',
-                                        direction)
+            bbox = results['bbox']
+            # (N, 4, 2) corners (BottomupRandomAffine) flip as points
+            results['bbox'] = flip_bbox(bbox, (w, h), 'center', direction) \
+                if bbox.shape[-1] == 2 else \
+                flip_bbox(bbox, (w, h), 'xyxy', direction)
         if results.get('bbox_center') is not None:
             results['bbox_center'] = flip_bbox(results['bbox_center'], (w, h),
                                                'center', direction)

@@ -94,13 +94,20 @@ class PackPoseInputs:
         - encoded_keys (tuple[str], optional): written by GenerateTarget.
 
     Returns a new dict:
-        - inputs (torch.Tensor): ``(C, H, W)`` (``(T, C, H, W)`` for a list
-          of images), contiguous, the image's dtype (``uint8`` stays
-          ``uint8``; the data preprocessor normalises on the device).
-        - data_samples (PoseDataSample): ``gt_instances`` (numpy),
+        - inputs (torch.Tensor | list[torch.Tensor]): ``(C, H, W)``
+          (``(T, C, H, W)`` for a list of images), contiguous, the image's
+          dtype (``uint8`` stays ``uint8``; the data preprocessor normalises
+          on the device). A multi-scale pyramid (a list of images with
+          ``aug_scales`` in the results, from ``BottomupResize``) gives a
+          list of ``(C, H_i, W_i)`` tensors, one per scale (MMPose tries to
+          stack them, which fails for different sizes).
+        - data_samples (PoseDataSample): ``gt_instances`` (numpy; bottom-up:
+          all N instances, boxes ``(N, 4)`` or ``(N, 4, 2)`` corners),
           ``gt_instance_labels`` (tensors, lists of per-encoder labels
-          stacked), ``gt_fields`` (tensors; only when a field is present)
-          and metainfo from ``meta_keys`` present in the results.
+          stacked), ``gt_fields`` (tensors; ``MultilevelPixelData`` when the
+          fields are lists of levels; only when a field is present) and
+          metainfo from ``meta_keys`` present in the results (plus
+          ``aug_scales`` for a pyramid, which the model needs).
 
     Args:
         meta_keys (Sequence[str]): Results keys copied into the metainfo.
@@ -179,14 +186,21 @@ class PackPoseInputs:
         if fields is not None:
             sample.gt_fields = fields.to_tensor()
 
-        sample.set_metainfo({k: results[k] for k in self.meta_keys
-                             if k in results})
+        meta = {k: results[k] for k in self.meta_keys if k in results}
+        if isinstance(inputs, list):  # the model needs the pyramid's scales
+            meta['aug_scales'] = results['aug_scales']
+        sample.set_metainfo(meta)
         return dict(inputs=inputs, data_samples=sample)
 
     @staticmethod
-    def _pack_inputs(results: dict) -> tuple[torch.Tensor, str]:
+    def _pack_inputs(results: dict
+                     ) -> tuple[torch.Tensor | list[torch.Tensor], str]:
         if 'img' in results:
-            return image_to_tensor(results['img']), 'img'
+            img = results['img']
+            if isinstance(img, list) and results.get('aug_scales'):
+                # an image pyramid (BottomupResize): sizes differ, no stack
+                return [image_to_tensor(i) for i in img], 'img'
+            return image_to_tensor(img), 'img'
         if 'lifting_target' in results and 'keypoints' in results:
             key = 'keypoint_labels' if 'keypoint_labels' in results else \
                 'keypoints'

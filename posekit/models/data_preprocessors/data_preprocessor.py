@@ -166,12 +166,15 @@ class PoseDataPreprocessor(BaseDataPreprocessor):
 
         Args:
             data (dict): ``inputs``: list of ``(C, H, W)`` tensors (any dtype,
-                usually uint8) or an ``(N, C, H, W)`` tensor; ``data_samples``
+                usually uint8), or of lists of them (one per test scale),
+                or an ``(N, C, H, W)`` tensor; ``data_samples``
                 (list[PoseDataSample], optional).
             training (bool): Run ``batch_augments``. Defaults to False.
 
         Returns:
-            dict: ``inputs``: ``(N, C, H', W')`` float32 on the model's device;
+            dict: ``inputs``: ``(N, C, H', W')`` float32 on the model's device
+            (for a multi-scale test, where each image is a list of its
+            scales, a list of such batches, one per scale);
             ``data_samples``: the samples (on the device), or None.
         """
         if not isinstance(data, Mapping) or 'inputs' not in data:
@@ -179,23 +182,21 @@ class PoseDataPreprocessor(BaseDataPreprocessor):
                             f'"inputs" key, got {type(data).__name__}')
         inputs = data['inputs']
         samples = self.cast_data(data.get('data_samples'))
-        if isinstance(inputs, torch.Tensor):
-            sizes = [tuple(inputs.shape[-2:])] * len(inputs)
-            batch = self._normalize(self.cast_data(inputs))
+        if (not isinstance(inputs, torch.Tensor) and len(inputs)
+                and isinstance(inputs[0], (list, tuple))):
+            # a multi-scale test: per image a list of scales (BottomupResize
+            # with aug_scales) -> one padded batch per scale, main one first
+            if len({len(scales) for scales in inputs}) != 1:
+                raise ValueError('PoseDataPreprocessor: the images of a batch '
+                                 'have different numbers of scales')
+            per_scale = [self._batch(list(images)) for images in zip(*inputs)]
+            batch = [b for b, _ in per_scale]
+            sizes = per_scale[0][1]
         else:
-            inputs = list(inputs)
-            if not inputs:
-                raise ValueError('PoseDataPreprocessor: the batch is empty')
-            sizes = [tuple(t.shape[-2:]) for t in inputs]
-            if len(set(t.shape for t in inputs)) == 1:
-                # the usual case: stack on the host, one copy, batched math
-                batch = self._normalize(self.cast_data(torch.stack(inputs)))
-            else:
-                batch = [self._normalize(self.cast_data(t)[None])[0]
-                         for t in inputs]
-        batch = self._pad(batch)
+            batch, sizes = self._batch(inputs)
         if samples is not None:
-            batch_shape = tuple(batch.shape[-2:])
+            main = batch[0] if isinstance(batch, list) else batch
+            batch_shape = tuple(main.shape[-2:])
             for sample, (h, w) in zip(samples, sizes):
                 sample.set_metainfo(dict(
                     batch_input_shape=batch_shape,
@@ -204,6 +205,24 @@ class PoseDataPreprocessor(BaseDataPreprocessor):
             for augment in self.batch_augments:
                 batch, samples = augment(batch, samples)
         return dict(inputs=batch, data_samples=samples)
+
+    def _batch(self, inputs) -> tuple[torch.Tensor, list[tuple]]:
+        """One padded, normalised ``(N, C, H', W')`` batch on the device
+        and the images' own ``(H, W)``."""
+        if isinstance(inputs, torch.Tensor):
+            sizes = [tuple(inputs.shape[-2:])] * len(inputs)
+            return self._pad(self._normalize(self.cast_data(inputs))), sizes
+        inputs = list(inputs)
+        if not inputs:
+            raise ValueError('PoseDataPreprocessor: the batch is empty')
+        sizes = [tuple(t.shape[-2:]) for t in inputs]
+        if len(set(t.shape for t in inputs)) == 1:
+            # the usual case: stack on the host, one copy, batched math
+            batch = self._normalize(self.cast_data(torch.stack(inputs)))
+        else:
+            batch = [self._normalize(self.cast_data(t)[None])[0]
+                     for t in inputs]
+        return self._pad(batch), sizes
 
     def _normalize(self, batch: torch.Tensor) -> torch.Tensor:
         """Flip channels, convert to float and normalise ``(..., C, H, W)``."""

@@ -1,6 +1,9 @@
 """posekit.models.heads: each module is imported here, which registers it."""
+from .ae_head import AssociativeEmbeddingHead
 from .base_head import BaseHead
+from .cid_head import CIDHead
 from .cpm_head import CPMHead
+from .dekr_head import DEKRHead
 from .heatmap_head import HeatmapHead, ViPNASHead
 from .integral_regression_head import DSNTHead, IntegralRegressionHead
 from .legacy import upgrade_legacy_head_keys, upgrade_legacy_keys
@@ -10,7 +13,8 @@ from .rtmcc_head import RTMCCHead
 from .simcc_head import SimCCHead
 
 __all__ = [
-    'BaseHead', 'CPMHead', 'DSNTHead', 'HeatmapHead',
+    'AssociativeEmbeddingHead', 'BaseHead', 'CIDHead', 'CPMHead',
+    'DEKRHead', 'DSNTHead', 'HeatmapHead',
     'IntegralRegressionHead', 'RegressionHead', 'RLEHead', 'RTMCCBlock',
     'RTMCCHead', 'Scale', 'ScaleNorm', 'SimCCHead', 'ViPNASHead', 'rope',
     'upgrade_legacy_head_keys', 'upgrade_legacy_keys'

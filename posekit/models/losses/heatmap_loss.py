@@ -203,3 +203,53 @@ class AdaptiveWingLoss(nn.Module):
         else:
             loss = self.criterion(output, target)
         return loss * self.loss_weight
+
+
+@MODELS.register_module()
+class FocalHeatmapLoss(KeypointMSELoss):
+    """CornerNet's focal loss on heatmaps (Law and Deng, ECCV 2018).
+
+    With p the output (in (0, 1)) and t the target, positives where
+    ``t == 1`` and negatives where ``t < 1``, both times the mask of
+    :class:`KeypointMSELoss` (``mask`` x ``target_weights`` x, with
+    ``skip_empty_channel``, non-empty channels):
+
+    ``pos = log(p) (1 - p)**alpha``, ``neg = log(1 - p) p**alpha
+    (1 - t)**beta``; the loss is ``-(sum pos + sum neg) / num_pos``, or
+    ``-sum neg`` when there is no positive, times ``loss_weight``.
+
+    Args:
+        alpha (int): Focusing power on the prediction.
+        beta (int): Power of ``1 - t`` that lowers negatives near a peak.
+        use_target_weight (bool): Kept for config compatibility (weights
+            apply whenever given, as in :class:`KeypointMSELoss`).
+        skip_empty_channel (bool): Leave out all-zero target channels.
+        loss_weight (float): Factor on the loss.
+    """
+
+    def __init__(self, alpha: int = 2, beta: int = 4,
+                 use_target_weight: bool = False,
+                 skip_empty_channel: bool = False, loss_weight: float = 1.0):
+        super().__init__(use_target_weight, skip_empty_channel, loss_weight)
+        self.alpha = alpha
+        self.beta = beta
+
+    def forward(self, output: Tensor, target: Tensor,
+                target_weights: Optional[Tensor] = None,
+                mask: Optional[Tensor] = None) -> Tensor:
+        """output, target (B, K, H, W); target_weights (B, K) or
+        (B, K, H, W); mask (B, K or 1, H, W)."""
+        full_mask = self._get_mask(target, target_weights, mask)
+        pos = target.eq(1).to(output.dtype)
+        neg = target.lt(1).to(output.dtype)
+        if full_mask is not None:
+            pos, neg = pos * full_mask, neg * full_mask
+        pos_loss = torch.log(output) * torch.pow(1 - output, self.alpha) * pos
+        neg_loss = (torch.log(1 - output) * torch.pow(output, self.alpha)
+                    * torch.pow(1 - target, self.beta) * neg)
+        num_pos = pos.sum()
+        if num_pos == 0:
+            loss = -neg_loss.sum()
+        else:
+            loss = -(pos_loss.sum() + neg_loss.sum()) / num_pos
+        return loss * self.loss_weight

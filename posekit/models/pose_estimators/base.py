@@ -26,9 +26,8 @@ from posekit.registry import MODELS
 from posekit.models.utils import BaseModule
 
 # test_cfg keys that top-down models read (MMPose's; its top-down configs use
-# no others). The keys of MMPose's bottom-up and one-stage models
-# (multiscale_test, nms_thr, input_size...) belong to model types posekit
-# does not have, so any other key is a mistake, and MMPose would drop it.
+# no others). Each estimator class names the keys its heads read
+# (``test_cfg_keys``); any other key is a mistake, which MMPose would drop.
 TEST_CFG_KEYS = ('flip_test', 'flip_mode', 'shift_heatmap', 'shift_coords',
                  'output_heatmaps', 'output_keypoint_indices')
 
@@ -50,7 +49,8 @@ class BasePoseEstimator(BaseModule):
         head (dict | nn.Module, optional): Head config or module.
         train_cfg (dict, optional): Passed to ``head.loss``.
         test_cfg (dict, optional): Passed to ``head.predict``; its keys are
-            those of :data:`TEST_CFG_KEYS` (``flip_test``, ``flip_mode``,
+            those of the class's ``test_cfg_keys`` (for top-down models
+            :data:`TEST_CFG_KEYS`: ``flip_test``, ``flip_mode``,
             ``shift_heatmap``, ``shift_coords``, ``output_heatmaps``,
             ``output_keypoint_indices``). Another key raises ValueError
             (MMPose ignores it silently). Each head reads the keys that
@@ -68,6 +68,8 @@ class BasePoseEstimator(BaseModule):
             ``dict(from_file=...)``); when given it overrides the metainfo of
             the data samples in ``'predict'`` mode.
     """
+
+    test_cfg_keys: tuple = TEST_CFG_KEYS
 
     def __init__(self,
                  backbone: Mapping | nn.Module,
@@ -92,7 +94,7 @@ class BasePoseEstimator(BaseModule):
         self.dataset_meta: dict | None = None
         self.train_cfg = dict(train_cfg) if train_cfg else {}
         self.test_cfg = dict(test_cfg) if test_cfg else {}
-        _check_test_cfg(self.test_cfg)
+        _check_test_cfg(self.test_cfg, self.test_cfg_keys, type(self).__name__)
 
         self.backbone = MODELS.build(backbone)
         if neck is not None:
@@ -141,6 +143,16 @@ class BasePoseEstimator(BaseModule):
     def predict(self, inputs: torch.Tensor, data_samples: list) -> list:
         """Predictions of a batch; see subclasses."""
         raise NotImplementedError
+
+    def _store_predictions(self, preds, data_samples: list) -> list:
+        """Head predictions (instances, or (instances, fields)) into the
+        samples, in image pixels (``add_pred_to_datasample``)."""
+        if isinstance(preds, tuple):
+            pred_instances, pred_fields = preds
+        else:
+            pred_instances, pred_fields = preds, None
+        return self.add_pred_to_datasample(pred_instances, pred_fields,
+                                           data_samples)
 
     def extract_feat(self, inputs: torch.Tensor) -> tuple:
         """Backbone then neck.
@@ -217,14 +229,15 @@ def _world_size() -> int:
     return 1
 
 
-def _check_test_cfg(test_cfg: dict) -> None:
-    """Raise on a test_cfg key no top-down model reads, suggesting close ones."""
+def _check_test_cfg(test_cfg: dict, known: tuple, model: str) -> None:
+    """Raise on a test_cfg key that ``model`` does not read, suggesting close
+    ones."""
     for key in test_cfg:
-        if key not in TEST_CFG_KEYS:
-            close = difflib.get_close_matches(str(key), TEST_CFG_KEYS, n=2)
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=2)
             hint = f' (did you mean {" or ".join(map(repr, close))}?)' if close else ''
-            raise ValueError(f'test_cfg: unknown key {key!r}{hint}; a top-down model '
-                             f'reads {", ".join(TEST_CFG_KEYS)}')
+            raise ValueError(f'test_cfg: unknown key {key!r}{hint}; {model} '
+                             f'reads {", ".join(known)}')
 
 
 def run_mode(model: nn.Module, inputs, data_samples: list | None, mode: str):
@@ -232,8 +245,9 @@ def run_mode(model: nn.Module, inputs, data_samples: list | None, mode: str):
     model with ``loss``, ``predict``, ``_forward`` and ``metainfo``: a list
     of ``(C, H, W)`` inputs is stacked; ``'predict'`` first gives each data
     sample the model's ``metainfo`` (when set)."""
-    if isinstance(inputs, (list, tuple)):
-        inputs = torch.stack(list(inputs))
+    if isinstance(inputs, (list, tuple)) and all(
+            isinstance(x, torch.Tensor) and x.dim() == 3 for x in inputs):
+        inputs = torch.stack(list(inputs))  # (C, H, W) images -> a batch
     if mode == 'loss':
         return model.loss(inputs, data_samples)
     if mode == 'predict':

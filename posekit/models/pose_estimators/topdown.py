@@ -138,16 +138,6 @@ class TopdownPoseEstimator(BasePoseEstimator):
                                        test_cfg=self.test_cfg)
         return self._store_predictions(preds, data_samples)
 
-    def _store_predictions(self, preds, data_samples: list) -> list:
-        """Head predictions (instances, or (instances, fields)) into the
-        samples, in image pixels."""
-        if isinstance(preds, tuple):
-            pred_instances, pred_fields = preds
-        else:
-            pred_instances, pred_fields = preds, None
-        return self.add_pred_to_datasample(pred_instances, pred_fields,
-                                           data_samples)
-
     def add_pred_to_datasample(self, batch_pred_instances: list,
                                batch_pred_fields: list | None,
                                batch_data_samples: list) -> list:
