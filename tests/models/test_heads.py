@@ -535,3 +535,38 @@ def test_simcc_head_loss_by_hand():
     expected /= K
     # float32 softmax/KL over <= 128 bins of values below 30: 1e-5 relative
     assert loss == pytest.approx(expected, rel=1e-5)
+
+
+def test_upgrade_legacy_cid_and_dekr_keys():
+    """CID 0.x: layers on the head itself; DEKR 0.x: offsets (negated last
+    layer), root heatmap first, rescore net outside the head."""
+    cid = MODELS.build(dict(type='CIDHead', in_channels=8, gfd_channels=4,
+                            num_keypoints=2))
+    new = cid.state_dict()
+    old = {k.replace('iia_module.keypoint_root_conv', 'keypoint_center_conv')
+            .replace('gfd_module.channel_attention', 'c_attn')
+            .replace('gfd_module.spatial_attention', 's_attn')
+            .replace('gfd_module.fuse_attention', 'fuse_attn')
+            .replace('gfd_module.', ''): v for k, v in new.items()}
+    assert 'keypoint_center_conv.weight' in old and 'c_attn.atn.weight' in old
+    upgraded = upgrade_legacy_head_keys(cid, old, prefix='')
+    assert sorted(upgraded) == sorted(new)
+    assert list(upgrade_legacy_head_keys(cid, new, prefix='')) == list(new)
+
+    dekr = MODELS.build(dict(type='DEKRHead', in_channels=8, num_keypoints=2,
+                             num_heatmap_filters=4,
+                             num_displacement_filters_per_keypoint=2))
+    new = {'head.' + k: v for k, v in dekr.state_dict().items()}
+    old = {k.replace('displacement_conv_layers', 'offset_conv_layers'): v
+           for k, v in new.items()}
+    for name in ('weight', 'bias'):   # offsets point the other way
+        old[f'head.offset_conv_layers.3.{name}'] = -new[
+            f'head.displacement_conv_layers.3.{name}']
+    for name in ('weight', 'bias'):   # the root channel first
+        v = new[f'head.heatmap_conv_layers.2.{name}']
+        old[f'head.heatmap_conv_layers.2.{name}'] = torch.cat((v[-1:], v[:-1]))
+    upgraded = upgrade_legacy_head_keys(dekr, old)
+    assert sorted(upgraded) == sorted(new)
+    for key, value in new.items():
+        assert torch.equal(upgraded[key], value), key
+    assert upgrade_legacy_head_keys(dekr, new) == new

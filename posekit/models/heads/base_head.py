@@ -112,6 +112,11 @@ class BaseHead(BaseModule):
     """
 
     decoder = None
+    # Saved as the state dict's version metadata. MMPose 1.x heads that
+    # convert 0.x weights on loading (HeatmapHead, CIDHead, DEKRHead...)
+    # skip the conversion for version 2, so MMPose loads posekit's weights
+    # unchanged; posekit itself converts by key names (heads/legacy.py).
+    _version = 2
 
     def predict(self, feats: Any, batch_data_samples: Sequence,
                 test_cfg: Optional[Mapping] = None) -> Any:

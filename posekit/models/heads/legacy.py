@@ -15,6 +15,17 @@ does it here, on the state dict, before ``load_state_dict``:
   initialisation has ``conv_layers`` and ``final_layer`` where these heads
   have ``simplebaseline_head.deconv_layers`` and
   ``simplebaseline_head.final_layer``.
+- CIDHead: the 0.x layers sat on the head itself; 1.x groups them in
+  ``iia_module`` (``keypoint_center_conv`` is ``keypoint_root_conv``) and
+  ``gfd_module`` (``conv_down``, ``c_attn`` -> ``channel_attention``,
+  ``s_attn`` -> ``spatial_attention``, ``fuse_attn`` -> ``fuse_attention``,
+  ``heatmap_conv``).
+- DEKRHead: a head with ``offset_conv_layers`` is a 0.x one. Those are
+  ``displacement_conv_layers``, and the last layer's weights change sign
+  (0.x offsets point from the keypoint to the root, 1.x displacements from
+  the root to the keypoint); the root heatmap moves from the first output
+  channel of ``heatmap_conv_layers.2`` to the last; the estimator's
+  ``rescore_net`` moves into the head.
 
 Keys already in 1.x form are left alone, so applying this to a 1.x
 checkpoint changes nothing. :func:`upgrade_legacy_keys` also renames the
@@ -23,11 +34,19 @@ runner's checkpoint loading apply it.
 """
 from typing import Dict
 
+import torch
 from torch import nn
 
+from .cid_head import CIDHead
+from .dekr_head import DEKRHead
 from .heatmap_head import HeatmapHead
 from .integral_regression_head import IntegralRegressionHead
 from .regression_head import RegressionHead
+
+
+_CID_GFD_NAMES = dict(conv_down='conv_down', c_attn='channel_attention',
+                      s_attn='spatial_attention', fuse_attn='fuse_attention',
+                      heatmap_conv='heatmap_conv')
 
 
 def _rename(key: str, head: nn.Module) -> str:
@@ -41,6 +60,12 @@ def _rename(key: str, head: nn.Module) -> str:
     elif isinstance(head, RegressionHead):
         if parts[0] == 'loss':
             return 'loss_module.' + '.'.join(parts[1:])
+    elif isinstance(head, CIDHead):
+        if parts[0] == 'keypoint_center_conv':
+            return 'iia_module.keypoint_root_conv.' + '.'.join(parts[1:])
+        if parts[0] in _CID_GFD_NAMES:
+            return ('gfd_module.' + _CID_GFD_NAMES[parts[0]] + '.'
+                    + '.'.join(parts[1:]))
     elif isinstance(head, IntegralRegressionHead):
         if head.simplebaseline_head is not None:
             if parts[0] == 'conv_layers':
@@ -69,8 +94,29 @@ def upgrade_legacy_head_keys(head: nn.Module, state_dict: Dict,
     out = dict(state_dict)
     for name, module in head.named_modules():
         sub = prefix + (name + '.' if name else '')
+        if isinstance(module, DEKRHead):
+            out = _upgrade_dekr(out, sub)
         out = {(sub + _rename(k[len(sub):], module) if k.startswith(sub)
                 else k): v for k, v in out.items()}
+    return out
+
+
+def _upgrade_dekr(state_dict: Dict, sub: str) -> Dict:
+    """A 0.x DEKR head's weights under ``sub`` in 1.x form (module
+    docstring); 1.x weights are returned unchanged."""
+    old = sub + 'offset_conv_layers.'
+    if not any(k.startswith(old) for k in state_dict):
+        return state_dict
+    out = {}
+    for key, value in state_dict.items():
+        if key.startswith(old):
+            rest = key[len(old):]
+            key = sub + 'displacement_conv_layers.' + rest
+            if rest.startswith('3.'):
+                value = -value
+        elif key.startswith(sub + 'heatmap_conv_layers.2.'):
+            value = torch.cat((value[1:], value[:1]))
+        out[key] = value
     return out
 
 
@@ -87,5 +133,8 @@ def upgrade_legacy_keys(model: nn.Module, state_dict: Dict) -> Dict:
     if not any(k.startswith('head.') for k in state_dict):
         state_dict = {('head.' + k[len('keypoint_head.'):]
                        if k.startswith('keypoint_head.') else k): v
+                      for k, v in state_dict.items()}
+    if isinstance(head, DEKRHead):   # 0.x kept the rescore net outside
+        state_dict = {('head.' + k if k.startswith('rescore_net.') else k): v
                       for k, v in state_dict.items()}
     return upgrade_legacy_head_keys(head, state_dict)
