@@ -107,3 +107,74 @@ def test_simcc_model_overfits(one_thread):
                             beta=10., label_softmax=True))))
     first, last = overfit(model, batch(codec), loss_value, lr=3e-3)
     assert last < first / 10, (first, last)
+
+
+# ----------------------------------------------------------- bottom-up models
+BU_INPUT = (128, 128)   # (w, h); stride-4 features of 32x32
+BU_BACKBONE = dict(type='ResNet', depth=18, base_channels=16, stem_channels=16,
+                   out_indices=(0, ))   # the stride-4 stage: 16 channels
+
+
+def bottomup_batch(codec):
+    """Two whole fixture images (5 and 1 people) through a bottom-up train
+    pipeline with no random warp (shift, zoom and rotation off)."""
+    pipeline = [dict(type='LoadImage'),
+                dict(type='BottomupRandomAffine', input_size=BU_INPUT,
+                     shift_prob=0, scale_prob=0, rotate_prob=0),
+                dict(type='GenerateTarget', encoder=codec),
+                dict(type='BottomupGetHeatmapMask'), dict(type='PackPoseInputs')]
+    ds = DATASETS.build(dict(type='CocoDataset', data_root=str(DATA), ann_file='test_coco.json',
+                             data_mode='bottomup', data_prefix=dict(img=''),
+                             pipeline=pipeline))
+    items = [ds[i] for i in (2, 3)]
+    return dict(inputs=[it['inputs'] for it in items],
+                data_samples=[it['data_samples'] for it in items])
+
+
+def bottomup_model(head, codec):
+    torch.manual_seed(0)
+    return MODELS.build(dict(type='BottomupPoseEstimator', data_preprocessor=PREPROCESS,
+                             backbone=BU_BACKBONE, head=dict(head, decoder=codec)))
+
+
+def loss_terms(*names):
+    def measure(model, packed):
+        with torch.no_grad():
+            losses = model(packed['inputs'], packed['data_samples'], mode='loss')
+        return float(sum(losses[n] for n in names))
+    return measure
+
+
+def test_associative_embedding_model_overfits(one_thread):
+    codec = dict(type='AssociativeEmbedding', input_size=BU_INPUT, heatmap_size=(32, 32),
+                 sigma=1, decode_max_instances=10)
+    model = bottomup_model(dict(
+        type='AssociativeEmbeddingHead', in_channels=16, num_keypoints=17,
+        tag_dim=1, tag_per_keypoint=True, deconv_out_channels=None,
+        keypoint_loss=dict(type='KeypointMSELoss', use_target_weight=True),
+        tag_loss=dict(type='AssociativeEmbeddingLoss', loss_weight=0.001)), codec)
+    first, last = overfit(model, bottomup_batch(codec), loss_terms('loss_kpt', 'loss_pull'))
+    assert last < first / 10, (first, last)
+
+
+def test_dekr_model_overfits(one_thread):
+    codec = dict(type='SPR', input_size=BU_INPUT, heatmap_size=(32, 32), sigma=(2., 1.),
+                 minimal_diagonal_length=8, generate_keypoint_heatmaps=True)
+    model = bottomup_model(dict(
+        type='DEKRHead', in_channels=16, num_keypoints=17, num_heatmap_filters=8,
+        num_displacement_filters_per_keypoint=2,
+        heatmap_loss=dict(type='KeypointMSELoss', use_target_weight=True),
+        displacement_loss=dict(type='SoftWeightSmoothL1Loss', use_target_weight=True,
+                               supervise_empty=False, beta=1 / 9, loss_weight=0.002)), codec)
+    first, last = overfit(model, bottomup_batch(codec),
+                          loss_terms('loss/heatmap', 'loss/displacement'))
+    assert last < first / 10, (first, last)
+
+
+def test_cid_model_overfits(one_thread):
+    codec = dict(type='DecoupledHeatmap', input_size=BU_INPUT, heatmap_size=(32, 32))
+    model = bottomup_model(dict(type='CIDHead', in_channels=16, gfd_channels=8,
+                                num_keypoints=17), codec)
+    first, last = overfit(model, bottomup_batch(codec),
+                          loss_terms('loss/heatmap_coupled', 'loss/heatmap_decoupled'))
+    assert last < first / 10, (first, last)

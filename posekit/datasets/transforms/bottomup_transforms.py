@@ -380,7 +380,8 @@ class BottomupResize:
         return resized, self._ceil(resized)
 
     def __call__(self, results: dict) -> dict:
-        img_h, img_w = results.get('ori_shape', results['img_shape'])[:2]
+        shape = results.get('ori_shape') or results.get('img_shape')
+        img_h, img_w = (shape or results['img'].shape)[:2]
         imgs = []
         for i, size in enumerate(self._input_sizes()):
             resized, padded = self.resized_and_padded_size((img_w, img_h),
