@@ -1,9 +1,10 @@
 """Check what the main job (tools/quickstart.sh) promises, after it ran.
 
     python tools/check_quickstart.py work_dirs/quickstart.log
+    python tools/check_quickstart.py work_dirs/quickstart-bottomup.log bottomup
 
-It must have printed COCO AP and PCK (numbers in [0, 1]), written
-metrics.json with the same values, drawn predictions.jpg (2 x 3 tiles of the
+It must have printed COCO AP and, for the top-down model, PCK (numbers in
+[0, 1]), written metrics.json with the same values, drawn predictions.jpg (2 x 3 tiles of the
 held-out pictures) and left one JSON of 17-keypoint instances per held-out
 image from ``posekit infer``. Exits 1 naming the first broken promise.
 """
@@ -14,14 +15,17 @@ from pathlib import Path
 
 import cv2
 
-WORK = Path('work_dirs/quickstart')
 VAL = Path('data/synthetic-1k/images/val')  # tools/quickstart.sh's DATA
+# mode -> (work dir, metrics printed)
+MODES = dict(topdown=(Path('work_dirs/quickstart'), ('coco/AP', 'PCK')),
+             bottomup=(Path('work_dirs/quickstart-bottomup'), ('coco/AP', )))
 
 
-def check(log_file: str) -> None:
+def check(log_file: str, mode: str = 'topdown') -> None:
+    WORK, names = MODES[mode]
     log = Path(log_file).read_text()
     printed = {}
-    for name in ('coco/AP', 'PCK'):
+    for name in names:
         found = re.search(rf'^{re.escape(name)}: ([0-9.]+)$', log, re.MULTILINE)
         if not found:
             sys.exit(f'{log_file}: no "{name}: <value>" line printed')
@@ -40,13 +44,19 @@ def check(log_file: str) -> None:
     preds = sorted(p.stem for p in (WORK / 'predictions').glob('*.json'))
     if preds != images:
         sys.exit(f'{WORK}/predictions: {len(preds)} JSON files for {len(images)} images')
-    for stem in images[:5]:
+    found = 0
+    for stem in images:
         instances = json.loads((WORK / 'predictions' / f'{stem}.json').read_text())
-        if not instances or any(len(i['keypoints']) != 17 for i in instances):
-            sys.exit(f'{WORK}/predictions/{stem}.json: no 17-keypoint instances')
-    print(f'main job checked: coco/AP {printed["coco/AP"]:.3f}, PCK {printed["PCK"]:.3f}, '
+        if any(len(i['keypoints']) != 17 for i in instances):
+            sys.exit(f'{WORK}/predictions/{stem}.json: an instance without 17 keypoints')
+        found += len(instances)
+    # every held-out image has figures (top-down: one box each)
+    if mode == 'topdown' and found < len(images) or found == 0:
+        sys.exit(f'{WORK}/predictions: {found} instances in {len(images)} images')
+    scores = ', '.join(f'{n} {v:.3f}' for n, v in printed.items())
+    print(f'main job ({mode}) checked: {scores}, {found} instances in '
           f'{len(preds)} predictions, picture {picture.shape[1]}x{picture.shape[0]}')
 
 
 if __name__ == '__main__':
-    check(sys.argv[1])
+    check(*sys.argv[1:3])

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # posekit's main job on a CPU, after `pip install -e .`:
 #   1. write the synthetic COCO-format dataset      (posekit make-synthetic)
-#   2. train a small top-down heatmap model on it    (posekit train)
-#   3. evaluate it on the held-out split: COCO AP and PCK@0.05 (posekit test)
+#   2. train a small model on it                     (posekit train)
+#   3. evaluate it on the held-out split: COCO AP (and PCK@0.05 for the
+#      top-down model)                               (posekit test)
 #   4. run it on the held-out images: pictures and JSON  (posekit infer)
-# Everything lands in work_dirs/quickstart/; six of the pictures, tiled, are
-# work_dirs/quickstart/predictions.jpg.
+#
+#   bash tools/quickstart.sh            top-down heatmap model (tiny HRNet)
+#   bash tools/quickstart.sh bottomup   bottom-up Associative Embedding model
+#
+# Everything lands in work_dirs/quickstart/ (work_dirs/quickstart-bottomup/);
+# six of the pictures, tiled, are predictions.jpg there.
 #
 # On a CPU with native bfloat16 (avx512_bf16 or AMX) training runs under
 # bfloat16 autocast (--amp), which is about 1.7x faster there; elsewhere in
@@ -13,9 +18,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CONFIG=configs/body_2d_keypoint/topdown_heatmap/synthetic/td-hm_hrnet-tiny_1xb32-20e_synthetic-128x96.py
 DATA=data/synthetic-1k
-WORK=work_dirs/quickstart
+case "${1:-topdown}" in
+    topdown)
+        CONFIG=configs/body_2d_keypoint/topdown_heatmap/synthetic/td-hm_hrnet-tiny_1xb32-20e_synthetic-128x96.py
+        WORK=work_dirs/quickstart
+        METRICS='^(coco/AP|coco/AP .5|coco/AR|PCK):'
+        # pose every held-out figure inside its annotated box
+        infer_opts=(--bboxes "$DATA/annotations/val.json" --nms-thr 1) ;;
+    bottomup)
+        CONFIG=configs/body_2d_keypoint/associative_embedding/synthetic/ae_hrnet-tiny_1xb16-30e_synthetic-256x256.py
+        WORK=work_dirs/quickstart-bottomup
+        METRICS='^(coco/AP|coco/AP .5|coco/AR):'
+        infer_opts=() ;;   # no boxes: the model finds everyone
+    *)
+        echo "usage: bash tools/quickstart.sh [topdown|bottomup]" >&2
+        exit 2 ;;
+esac
 start=$SECONDS
 
 if [ ! -f "$DATA/annotations/val.json" ]; then
@@ -41,11 +60,11 @@ fi
 posekit train "$CONFIG" --work-dir "$WORK" --channels-last "${amp_flag[@]}" "${epoch_opts[@]}"
 checkpoint=$(cat "$WORK/last_checkpoint")
 posekit test "$CONFIG" "$checkpoint" --work-dir "$WORK" --out "$WORK/metrics.json" \
-    | grep -E '^(coco/AP|coco/AP .5|coco/AR|PCK):'
+    | grep -E "$METRICS"
 
-# Pose every held-out image inside its annotated boxes: drawn pictures and JSON.
+# Pose every held-out image: drawn pictures and JSON.
 posekit infer "$DATA/images/val" --pose2d "$CONFIG" --pose2d-weights "$checkpoint" \
-    --bboxes "$DATA/annotations/val.json" --nms-thr 1 --radius 2 \
+    "${infer_opts[@]}" --radius 2 \
     --vis-out-dir "$WORK/vis" --pred-out-dir "$WORK/predictions" --no-progress
 
 python - "$WORK/vis" "$WORK/predictions.jpg" <<'EOF'

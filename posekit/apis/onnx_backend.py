@@ -1,15 +1,23 @@
-"""The ONNX Runtime backend: an exported top-down model, run as ``init_model``'s.
+"""The ONNX Runtime backend: an exported model, run as ``init_model``'s.
 
 :class:`OnnxPoseModel` stands in for the PyTorch model in
-``inference_topdown`` (the :class:`~posekit.apis.backends.PoseModel`
+``inference_topdown`` and, for a bottom-up config (``is_bottomup``),
+``inference_bottomup`` (the :class:`~posekit.apis.backends.PoseModel`
 interface: ``cfg``, ``dataset_meta``, ``test_cfg`` and ``test_step``):
 
 - the data preprocessor is the config's own (PyTorch, cheap): the file holds
   only the network, whose input is the preprocessed ``(N, C, H, W)`` batch;
 - the network is an ONNX Runtime session (:class:`OnnxNetwork`);
 - flip test, decoding and the mapping back to the image are the config's
-  head and estimator (``TopdownPoseEstimator.predict_with``), so results are
-  those of the PyTorch model up to the network's float error.
+  head and estimator (``TopdownPoseEstimator.predict_with`` or
+  ``BottomupPoseEstimator.predict_with``), so results are those of the
+  PyTorch model up to the network's float error.
+
+Input size. A top-down file takes the fixed crop size of the config. A
+bottom-up file exported by posekit has dynamic H and W, any multiples of
+its ``size_factor`` (metadata), which ``BottomupResize`` (and the data
+preprocessor's ``pad_size_divisor``) make; another size is refused before
+ONNX Runtime runs.
 
 Batch size. A file exported with a dynamic batch takes the N crops in one
 run. A fixed-batch file (batch B) is run on chunks of B crops; the last chunk
@@ -28,8 +36,9 @@ import torch
 from torch import nn
 
 from posekit.config import Config
-from posekit.models.builder import (config_input_size, dataset_meta_or_coco,
-                                    load_inference_config)
+from posekit.models.builder import (config_input_size, config_size_factor,
+                                    dataset_meta_or_coco, load_inference_config,
+                                    onnx_decoding_problem)
 from posekit.models.onnx_spec import import_optional, preprocess_metadata
 
 
@@ -52,7 +61,12 @@ class OnnxNetwork:
         metadata (dict[str, str]): The file's ``metadata_props``.
         batch_size (int | None): The file's fixed batch size; None when it
             is dynamic.
-        input_shape (tuple): ``(C, H, W)`` the file takes.
+        input_shape (tuple): ``(C, H, W)`` the file takes: ints, or the
+            graph's symbol (a str) for a dynamic axis.
+        size_factor (int | None): With dynamic H and W, their values must
+            be multiples of it (the metadata's ``size_factor``, else the
+            ``F`` of a symbol ``F*name``, else 1); None when H and W are
+            fixed.
         output_names (list[str]): In the order of the returned tuple.
     """
 
@@ -85,6 +99,7 @@ class OnnxNetwork:
                              f'graph input has shape {shape}')
         self.batch_size = shape[0] if isinstance(shape[0], int) else None
         self.input_shape = tuple(shape[1:])
+        self.size_factor = _size_factor(self.input_shape[1:], self.metadata)
         self.output_names = [o.name for o in self.session.get_outputs()]
         if 'output_names' in self.metadata:
             self.output_names = json.loads(self.metadata['output_names'])
@@ -97,10 +112,7 @@ class OnnxNetwork:
     def __call__(self, inputs: torch.Tensor
                  ) -> torch.Tensor | tuple[torch.Tensor, ...]:
         """Run on ``(N, C, H, W)`` inputs, in chunks for a fixed batch."""
-        if inputs.ndim != 4 or tuple(inputs.shape[1:]) != self.input_shape:
-            expected = ', '.join(map(str, self.input_shape))
-            raise ValueError(f'the ONNX network takes (N, {expected}) '
-                             f'inputs, got {tuple(inputs.shape)}')
+        self.check_input(inputs)
         x = inputs.detach().to('cpu', torch.float32).contiguous().numpy()
         if self.batch_size is None or len(x) == self.batch_size:
             outputs = self._run(x)
@@ -108,6 +120,25 @@ class OnnxNetwork:
             outputs = self._run_chunks(x, self.batch_size)
         tensors = tuple(torch.from_numpy(o) for o in outputs)
         return tensors[0] if self.output_type == 'tensor' else tensors
+
+    def check_input(self, inputs: torch.Tensor) -> None:
+        """Raise ValueError unless ``inputs`` is ``(N, C, H, W)`` with the
+        file's fixed sizes and, for dynamic H and W, multiples of
+        :attr:`size_factor`."""
+        fixed = all(isinstance(d, int) and d == s for d, s in zip(
+            self.input_shape, inputs.shape[1:]) if isinstance(d, int))
+        factor = self.size_factor or 1
+        multiple = all(inputs.shape[i] % factor == 0 for i in (2, 3)) \
+            if inputs.ndim == 4 else False
+        if inputs.ndim == 4 and fixed and multiple:
+            return
+        names = ('C', 'H', 'W')
+        expected = ', '.join(str(d) if isinstance(d, int) else names[i]
+                             for i, d in enumerate(self.input_shape))
+        extra = (f' with H and W multiples of {factor} (size_factor)'
+                 if self.size_factor is not None else '')
+        raise ValueError(f'the ONNX network takes (N, {expected}) inputs'
+                         f'{extra}, got {tuple(inputs.shape)}')
 
     def _run(self, x: np.ndarray) -> list[np.ndarray]:
         return self.session.run(self.output_names, {self.input_name: x})
@@ -125,11 +156,13 @@ class OnnxNetwork:
 
 
 class OnnxPoseModel:
-    """A top-down pose model whose network runs in ONNX Runtime.
+    """A pose model whose network runs in ONNX Runtime.
 
     Drop-in for the model of :func:`posekit.apis.init_model` in
-    :func:`posekit.apis.inference_topdown`: same ``cfg``, ``dataset_meta``
-    and ``test_step`` results (see the module docstring).
+    :func:`posekit.apis.inference_topdown` (top-down configs) and
+    :func:`posekit.apis.inference_bottomup` (bottom-up configs:
+    :attr:`is_bottomup`): same ``cfg``, ``dataset_meta`` and ``test_step``
+    results (see the module docstring).
 
     Args:
         config (str | Path | Config): The config the file was exported from
@@ -143,8 +176,11 @@ class OnnxPoseModel:
         num_threads (int, optional): ONNX Runtime's intra-op threads.
 
     Raises:
-        ValueError: The file does not match the config: input size, mean,
-            std, channel order, head type or number of keypoints differ.
+        ValueError: The file does not match the config: input size (or
+            size factor), mean, std, channel order, head type, data mode
+            or number of keypoints differ; or the config's model is not a
+            top-down or bottom-up estimator, or its head cannot be decoded
+            from the config alone (CIDHead, DEKRHead with rescore_cfg).
         ImportError: onnxruntime is not installed.
     """
 
@@ -183,6 +219,12 @@ class OnnxPoseModel:
     val_step = test_step
 
     @property
+    def is_bottomup(self) -> bool:
+        """Whether the config's model is bottom-up (whole images in, as
+        ``inference_bottomup`` checks)."""
+        return bool(getattr(self.estimator, 'is_bottomup', False))
+
+    @property
     def test_cfg(self) -> dict:
         """The estimator's ``test_cfg`` (``flip_test``, ``output_heatmaps``,
         ...), read at every ``test_step``, as the PyTorch model's."""
@@ -193,8 +235,8 @@ def init_onnx_model(config: str | os.PathLike | Config,
                     onnx_file: str | os.PathLike, device: str = 'cpu',
                     cfg_options: Mapping | None = None,
                     num_threads: int | None = None) -> OnnxPoseModel:
-    """Load an exported model for :func:`posekit.apis.inference_topdown`;
-    see :class:`OnnxPoseModel`."""
+    """Load an exported model for :func:`posekit.apis.inference_topdown`
+    or :func:`posekit.apis.inference_bottomup`; see :class:`OnnxPoseModel`."""
     return OnnxPoseModel(config, onnx_file, device=device,
                          cfg_options=cfg_options, num_threads=num_threads)
 

@@ -1,12 +1,21 @@
-"""Export a top-down model's network to ONNX.
+"""Export a top-down or bottom-up model's network to ONNX.
 
 The file holds what ``model(inputs, mode='tensor')`` computes: backbone,
 neck and head layers, no decoding.
 
-Input ``input``: float32 ``(N, C, H, W)``, the crops as the data
-preprocessor leaves them: channels reversed when ``bgr_to_rgb``, then
-``(x - mean) / std``. Mean, std and the channel flip are not in the graph;
-they are in the metadata, so a runtime can apply and check them.
+Input ``input``: float32 ``(N, C, H, W)``, the crops (top-down) or whole
+images (bottom-up) as the data preprocessor leaves them: channels reversed
+when ``bgr_to_rgb``, then ``(x - mean) / std``. Mean, std and the channel
+flip are not in the graph; they are in the metadata, so a runtime can apply
+and check them.
+
+Input size. Top-down: fixed, the config's ``TopdownAffine`` ``input_size``.
+Bottom-up (``model.is_bottomup``): ``BottomupResize`` makes inputs of any
+size with sides multiples of its ``size_factor`` (default 32), so H and W
+are dynamic, the symbols ``32*h32`` and ``32*w32`` (for a size factor of
+32): any multiple of the size factor runs, another size fails in the
+runtime. The example input the graph is traced with is the config's
+``BottomupResize`` ``input_size`` rounded up to multiples of the factor.
 
 Outputs, named after the head's raw output:
 
@@ -15,7 +24,17 @@ Outputs, named after the head's raw output:
 - ``coords (N, K, 2)``: RegressionHead; ``(N, K, 4)`` for RLEHead
   (x, y, then the raw sigmas: the sigmoid is part of decoding);
 - ``coords``, ``heatmaps``: IntegralRegressionHead, DSNTHead;
-- ``heatmaps_0`` ... ``heatmaps_{S-1}``: CPMHead, one per stage.
+- ``heatmaps_0`` ... ``heatmaps_{S-1}``: CPMHead, one per stage;
+- ``heatmaps (N, K, H', W')``, ``tags (N, K*L, H', W')``:
+  AssociativeEmbeddingHead;
+- ``heatmaps (N, K+1, H', W')`` (root map last), ``displacements
+  (N, 2K, H', W')``: DEKRHead.
+
+Bottom-up heads whose results need more than the config and this file are
+refused (ValueError): CIDHead (its decoding runs the head's own modules)
+and DEKRHead with ``rescore_cfg`` (a learned rescoring net after decoding,
+whose weights the graph does not hold); see
+:func:`posekit.models.builder.onnx_decoding_problem`.
 
 ``metadata_props`` (strings; lists and numbers as JSON): ``posekit_version``,
 ``input_size`` ([w, h]), ``batch_size`` (an int, or ``"dynamic"``),
@@ -24,6 +43,10 @@ normalisation), ``bgr_to_rgb`` (true: reverse the channels of a BGR
 image), ``output_names``, ``output_type`` (``"tensor"``: one output,
 ``"sequence"``: forward returns a tuple/list), ``head_type``,
 ``num_keypoints``, ``flip_indices``, ``dataset_name``, ``config``.
+Bottom-up files also have ``data_mode`` (``"bottomup"``; a file without it
+is top-down), ``dynamic_size`` (true: H and W are dynamic) and
+``size_factor`` (int: H and W must be multiples of it); their
+``input_size`` is the example's (the size the export traced and checked).
 
 Batch: with ``dynamic_batch`` axis 0 is the symbol ``batch``; otherwise it
 is fixed (``input_shape[0]``, default 1) and a runtime feeds N crops in
@@ -52,7 +75,9 @@ from torch import nn
 from posekit import __version__
 from posekit.config import Config
 from posekit.fileio import atomic_write
-from posekit.models.builder import build_inference_model, config_input_size
+from posekit.models.builder import (DEFAULT_SIZE_FACTOR, build_inference_model,
+                                    config_input_size, config_size_factor,
+                                    onnx_decoding_problem)
 from posekit.models.onnx_spec import INPUT_NAME, import_optional, preprocess_metadata
 
 NATIVE_OPSET = 18  # what the dynamo exporter writes without conversion
@@ -68,7 +93,7 @@ def export_onnx(model_or_config: nn.Module | str | os.PathLike | Config,
                 input_shape: Sequence[int] | None = None,
                 cfg_options: Mapping | None = None,
                 verbose: bool = False) -> str:
-    """Export the network of a top-down model to an ONNX file.
+    """Export the network of a top-down or bottom-up model to an ONNX file.
 
     Args:
         model_or_config (nn.Module | str | Path | Config): A model from
@@ -84,9 +109,12 @@ def export_onnx(model_or_config: nn.Module | str | os.PathLike | Config,
         dynamic_batch (bool): Make the batch axis dynamic.
         input_shape (tuple[int], optional): ``(N, C, H, W)`` of the input;
             N is the fixed batch size (the example batch with
-            ``dynamic_batch``). Default ``(1, 3, h, w)`` with ``(w, h)``
-            the ``input_size`` of the config's test pipeline (its
-            ``TopdownAffine``), else of ``codec``, else of the head's decoder.
+            ``dynamic_batch``); for a bottom-up model H and W are the
+            example's (multiples of the size factor). Default ``(1, 3, h,
+            w)`` with ``(w, h)`` the ``input_size`` of the config's test
+            pipeline (its ``TopdownAffine``, or ``BottomupResize`` rounded
+            up to its ``size_factor``), else of ``codec``, else of the
+            head's decoder.
         cfg_options (dict, optional): Config overrides, with a config.
         verbose (bool): Show the exporter's own messages and warnings.
 
@@ -96,8 +124,9 @@ def export_onnx(model_or_config: nn.Module | str | os.PathLike | Config,
     Raises:
         ImportError: onnx or onnxscript is missing
             (``pip install "posekit[onnx]"``).
-        ValueError: Bad arguments, no input size, a model without head, or
-            an opset the model cannot be converted to.
+        ValueError: Bad arguments, no input size, a model without head, a
+            bottom-up head that needs more than the file (see the module
+            docstring), or an opset the model cannot be converted to.
     """
     onnx = import_optional('onnx')
     import_optional('onnxscript')
@@ -105,7 +134,12 @@ def export_onnx(model_or_config: nn.Module | str | os.PathLike | Config,
         raise ImportError('ONNX export uses the dynamo exporter of '
                           f'torch>=2.5; this is torch {torch.__version__}')
     model = _as_model(model_or_config, checkpoint, cfg_options)
+    size_factor = bottomup_size_factor(model)
     shape = resolve_input_shape(model, input_shape)
+    if size_factor is not None and (shape[2] % size_factor
+                                    or shape[3] % size_factor):
+        raise ValueError(f'input_shape {shape}: H and W of a bottom-up model '
+                         f'must be multiples of its size_factor {size_factor}')
     device = next(model.parameters()).device
     batch = max(shape[0], 2) if dynamic_batch else shape[0]
     example = torch.randn((batch, ) + shape[1:],
@@ -118,7 +152,8 @@ def export_onnx(model_or_config: nn.Module | str | os.PathLike | Config,
         with torch.no_grad():
             outputs = network(example)
         names, output_type = output_names(model.head, outputs)
-        proto = _dynamo_export(network, example, names, opset, dynamic_batch,
+        proto = _dynamo_export(network, example, names, opset,
+                               _dynamic_shapes(dynamic_batch, size_factor),
                                verbose)
     finally:
         model.train(was_training)
@@ -138,6 +173,11 @@ def export_onnx(model_or_config: nn.Module | str | os.PathLike | Config,
         head_type=type(model.head).__name__,
         num_keypoints=int(_first(outputs).shape[1]),
         **_dataset_metadata(model))
+    if size_factor is not None:
+        # DEKR's heatmaps have the root map as one more channel
+        metadata.update(num_keypoints=int(model.head.num_keypoints),
+                        data_mode='bottomup', dynamic_size=True,
+                        size_factor=size_factor)
     _set_metadata(proto, metadata)
     onnx.checker.check_model(proto, full_check=True)
     with atomic_write(output, 'wb') as f:
@@ -150,11 +190,16 @@ def output_names(head: nn.Module, outputs: Any) -> tuple[list[str], str]:
 
     See the module docstring; unknown structures get ``output_<i>``.
     """
-    from posekit.models.heads import (IntegralRegressionHead, RTMCCHead,
+    from posekit.models.heads import (AssociativeEmbeddingHead, DEKRHead,
+                                      IntegralRegressionHead, RTMCCHead,
                                       SimCCHead)
     if isinstance(outputs, torch.Tensor):
         return ['heatmaps' if outputs.ndim == 4 else 'coords'], 'tensor'
     outputs = list(outputs)
+    if isinstance(head, AssociativeEmbeddingHead) and len(outputs) == 2:
+        return ['heatmaps', 'tags'], 'sequence'
+    if isinstance(head, DEKRHead) and len(outputs) == 2:
+        return ['heatmaps', 'displacements'], 'sequence'
     if isinstance(head, (SimCCHead, RTMCCHead)) and len(outputs) == 2:
         return ['simcc_x', 'simcc_y'], 'sequence'
     if isinstance(head, IntegralRegressionHead) and len(outputs) == 2:
@@ -181,9 +226,28 @@ def resolve_input_shape(model: nn.Module, input_shape: Sequence[int] | None
         size = (int(w), int(h))
     if size is None:
         raise ValueError('no input size: the model has no config with a '
-                         'TopdownAffine test transform or a codec, and its '
+                         'TopdownAffine or BottomupResize test transform or '
+                         'a codec, and its '
                          'head no decoder; pass input_shape=(N, C, H, W)')
     return (1, 3, size[1], size[0])
+
+
+def bottomup_size_factor(model: nn.Module) -> int | None:
+    """The size factor of a bottom-up model (its test ``BottomupResize``'s,
+    else 32); None for a top-down model.
+
+    Raises:
+        ValueError: The model's head cannot be decoded from its config and
+            the file (see the module docstring).
+    """
+    if not getattr(model, 'is_bottomup', False):
+        return None
+    problem = onnx_decoding_problem(model.head)
+    if problem is not None:
+        raise ValueError(f'cannot export this bottom-up model to ONNX: '
+                         f'{problem}')
+    return config_size_factor(getattr(model, 'cfg', None)) or \
+        DEFAULT_SIZE_FACTOR
 
 
 # ----------------------------------------------------------------- helpers
@@ -217,13 +281,24 @@ def _as_model(model_or_config: Any, checkpoint: Any,
     return model
 
 
+def _dynamic_shapes(dynamic_batch: bool, size_factor: int | None
+                    ) -> tuple | None:
+    """torch.export's ``dynamic_shapes`` of the one input: the batch axis
+    with ``dynamic_batch``, H and W as multiples of ``size_factor``."""
+    axes = {}
+    if dynamic_batch:
+        axes[0] = torch.export.Dim('batch')
+    if size_factor is not None:
+        # no max: the ONNX symbols are unbounded anyway
+        axes[2] = size_factor * torch.export.Dim(f'h{size_factor}', min=1)
+        axes[3] = size_factor * torch.export.Dim(f'w{size_factor}', min=1)
+    return (axes, ) if axes else None
+
+
 def _dynamo_export(network: nn.Module, example: torch.Tensor,
-                   names: list[str], opset: int, dynamic_batch: bool,
+                   names: list[str], opset: int, dynamic_shapes: tuple | None,
                    verbose: bool):
     """The ONNX ModelProto of ``network`` from the dynamo exporter."""
-    dynamic_shapes = None
-    if dynamic_batch:
-        dynamic_shapes = ({0: torch.export.Dim('batch')}, )
     with _quiet(not verbose):
         program = torch.onnx.export(
             network, (example, ), dynamo=True, opset_version=opset,

@@ -23,6 +23,8 @@ COCO_METAINFO = dict(from_file='configs/_base_/datasets/coco.py')
 # Keys of early MMPose 1.x checkpoints: the preprocessor's mean and std,
 # which the config gives.
 _PREPROCESSOR_KEYS = ('data_preprocessor.mean', 'data_preprocessor.std')
+# BottomupResize's default size_factor
+DEFAULT_SIZE_FACTOR = 32
 
 
 def build_inference_model(config: str | os.PathLike | Config,
@@ -143,21 +145,80 @@ def dataset_meta_or_coco(config: Config) -> dict:
 
 def config_input_size(cfg: Mapping | None) -> tuple[int, int] | None:
     """``(w, h)`` of the network input: ``input_size`` of the test (or val)
-    pipeline's ``TopdownAffine``, else ``codec['input_size']``; None if
-    neither is there."""
+    pipeline's ``TopdownAffine``, or of its ``BottomupResize`` rounded up
+    to multiples of ``size_factor`` (the smallest input it makes), else
+    ``codec['input_size']``; None if none is there."""
+    step = _test_transform(cfg, ('TopdownAffine', 'BottomupResize'))
+    if step is not None and 'input_size' in step:
+        size = _pair(step['input_size'])
+        if _type_name(step) == 'BottomupResize':
+            factor = int(step.get('size_factor', DEFAULT_SIZE_FACTOR))
+            size = tuple(-(-s // factor) * factor for s in size)
+        return size
+    codec = cfg.get('codec') if cfg else None
+    if isinstance(codec, Mapping) and 'input_size' in codec:
+        return _pair(codec['input_size'])
+    return None
+
+
+def config_size_factor(cfg: Mapping | None) -> int | None:
+    """``size_factor`` of the test (or val) pipeline's ``BottomupResize``
+    (its default, 32, when the step does not set it): the input sides of a
+    bottom-up model are multiples of it. None without a BottomupResize."""
+    step = _test_transform(cfg, ('BottomupResize', ))
+    if step is None:
+        return None
+    return int(step.get('size_factor', DEFAULT_SIZE_FACTOR))
+
+
+def onnx_decoding_problem(head: Mapping | nn.Module) -> str | None:
+    """Why the results of a bottom-up head could not be computed from its
+    config and an ONNX file of the network; None when they can.
+
+    The ONNX runtime decodes with the config's head, built without weights,
+    calling its ``predict_with(network, ...)``: decoding must not run any
+    layer of the head.
+
+    Args:
+        head (dict | nn.Module): The head's config or the built head.
+    """
+    if isinstance(head, nn.Module):
+        cls, rescore = type(head), getattr(head, 'rescore_net', None) is not None
+    else:
+        kind = head.get('type')
+        cls = kind if isinstance(kind, type) else MODELS.get(kind)
+        rescore = head.get('rescore_cfg') is not None
+    name = cls.__name__
+    if not hasattr(cls, 'predict_with'):
+        return (f'{name}: its decoding runs layers of the head itself (for '
+                'CIDHead: the instance modules on the backbone features, and '
+                'on their flipped copy with flip test), which the exported '
+                'network output does not carry; it can only run in PyTorch')
+    if rescore:
+        return (f'{name} with rescore_cfg: its RescoreNet is a learned layer '
+                'applied after decoding, so its weights are not in the ONNX '
+                'graph; export without rescoring (set model.head.rescore_net '
+                '= None before export_onnx) and run the file with '
+                "cfg_options={'model.head.rescore_cfg': None}")
+    return None
+
+
+def _test_transform(cfg: Mapping | None, names: tuple) -> Mapping | None:
+    """The first step of the test (else val) pipeline whose type is one of
+    ``names`` (scope prefixes such as ``mmpose.`` ignored)."""
     if not cfg:
         return None
     for loader_name in ('test_dataloader', 'val_dataloader'):
         dataset = (cfg.get(loader_name) or {}).get('dataset') or {}
         for step in dataset.get('pipeline') or ():
-            kind = step.get('type') if isinstance(step, Mapping) else None
-            name = getattr(kind, '__name__', kind) or ''
-            if name.split('.')[-1] == 'TopdownAffine' and 'input_size' in step:
-                return _pair(step['input_size'])
-    codec = cfg.get('codec')
-    if isinstance(codec, Mapping) and 'input_size' in codec:
-        return _pair(codec['input_size'])
+            if isinstance(step, Mapping) and _type_name(step) in names:
+                return step
     return None
+
+
+def _type_name(step: Mapping) -> str:
+    kind = step.get('type')
+    return (getattr(kind, '__name__', kind) or '').split('.')[-1]
 
 
 def _pair(size) -> tuple[int, int]:

@@ -149,3 +149,27 @@ def test_nobody_in_the_image_gives_an_empty_result(model, tmp_path):
         with torch.no_grad():
             for p, value in zip(head.parameters(), saved):
                 p.copy_(value)
+
+
+def test_codec_and_head_that_disagree_fail_with_a_clear_error(model):
+    """Targets drawn at 32x32 for a head that outputs 64x64 maps."""
+    codec = dict(model.cfg.codec, heatmap_size=(32, 32))
+    pipeline = Compose([
+        dict(type='BottomupRandomAffine', input_size=(256, 256),
+             shift_prob=0, scale_prob=0, rotate_prob=0),
+        dict(type='GenerateTarget', encoder=codec),
+        dict(type='BottomupGetHeatmapMask'), dict(type='PackPoseInputs')])
+    img = image()
+    data = pipeline(dict(
+        img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2],
+        keypoints=np.array([[[100., 50.]] * 17], np.float32),
+        keypoints_visible=np.ones((1, 17), np.float32),
+        bbox=np.array([[50., 20., 200., 180.]], np.float32),
+        **model.dataset_meta))
+    batch = model.data_preprocessor(dict(inputs=[data['inputs']],
+                                         data_samples=[data['data_samples']]),
+                                    True)
+    with pytest.raises(ValueError, match=re.escape(
+            'KeypointMSELoss: the head outputs heatmaps of shape '
+            '(1, 17, 64, 64) but the targets are (1, 17, 32, 32)')):
+        model(batch['inputs'], batch['data_samples'], mode='loss')

@@ -9,6 +9,20 @@ from posekit.registry import MODELS
 from .utils import expand_weight
 
 
+def check_heatmap_shapes(loss: nn.Module, output: Tensor,
+                         target: Tensor) -> None:
+    """ValueError unless the head's heatmaps and the codec's targets have
+    the same shape (a config whose codec and head disagree on the number of
+    keypoints or the heatmap size)."""
+    if output.shape != target.shape:
+        raise ValueError(
+            f'{type(loss).__name__}: the head outputs heatmaps of shape '
+            f'{tuple(output.shape)} but the targets are '
+            f'{tuple(target.shape)} (B, K, H, W): the codec of GenerateTarget '
+            'must use the heatmap_size (W, H) and number of keypoints of the '
+            'head')
+
+
 @MODELS.register_module()
 class KeypointMSELoss(nn.Module):
     """Mean squared error between heatmaps, optionally masked.
@@ -46,6 +60,7 @@ class KeypointMSELoss(nn.Module):
         Returns:
             Tensor: scalar loss.
         """
+        check_heatmap_shapes(self, output, target)
         full_mask = self._get_mask(target, target_weights, mask)
         if full_mask is None:
             loss = F.mse_loss(output, target)
@@ -239,6 +254,7 @@ class FocalHeatmapLoss(KeypointMSELoss):
                 mask: Optional[Tensor] = None) -> Tensor:
         """output, target (B, K, H, W); target_weights (B, K) or
         (B, K, H, W); mask (B, K or 1, H, W)."""
+        check_heatmap_shapes(self, output, target)
         full_mask = self._get_mask(target, target_weights, mask)
         pos = target.eq(1).to(output.dtype)
         neg = target.lt(1).to(output.dtype)
