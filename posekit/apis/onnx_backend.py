@@ -62,11 +62,10 @@ class OnnxNetwork:
         batch_size (int | None): The file's fixed batch size; None when it
             is dynamic.
         input_shape (tuple): ``(C, H, W)`` the file takes: ints, or the
-            graph's symbol (a str) for a dynamic axis.
+            graph's symbol (a str, or None) for a dynamic axis.
         size_factor (int | None): With dynamic H and W, their values must
-            be multiples of it (the metadata's ``size_factor``, else the
-            ``F`` of a symbol ``F*name``, else 1); None when H and W are
-            fixed.
+            be multiples of it (the metadata's ``size_factor``; 1 in a file
+            without it); None when H and W are fixed.
         output_names (list[str]): In the order of the returned tuple.
     """
 
@@ -125,12 +124,11 @@ class OnnxNetwork:
         """Raise ValueError unless ``inputs`` is ``(N, C, H, W)`` with the
         file's fixed sizes and, for dynamic H and W, multiples of
         :attr:`size_factor`."""
-        fixed = all(isinstance(d, int) and d == s for d, s in zip(
-            self.input_shape, inputs.shape[1:]) if isinstance(d, int))
         factor = self.size_factor or 1
-        multiple = all(inputs.shape[i] % factor == 0 for i in (2, 3)) \
-            if inputs.ndim == 4 else False
-        if inputs.ndim == 4 and fixed and multiple:
+        if inputs.ndim == 4 and all(
+                d == s for d, s in zip(self.input_shape, inputs.shape[1:])
+                if isinstance(d, int)) and all(
+                    s % factor == 0 for s in inputs.shape[2:]):
             return
         names = ('C', 'H', 'W')
         expected = ', '.join(str(d) if isinstance(d, int) else names[i]
@@ -254,6 +252,11 @@ def check_onnx(model: nn.Module, onnx_file: str | os.PathLike,
         seed (int): Seed of the random (standard normal) inputs.
         num_threads (int, optional): ONNX Runtime's intra-op threads.
 
+    Input sizes: the file's fixed ``(C, H, W)``; with dynamic H and W
+    (bottom-up), the export's example size (metadata ``input_size``, else
+    the model config's) and one of another aspect, a size factor taller
+    and two wider, so that the dynamic axes are exercised.
+
     Returns:
         dict[str, tuple[float, float]]: Per output name, the largest (over
         the batches) relative error ``||onnx - torch|| / ||torch||`` and
@@ -266,35 +269,50 @@ def check_onnx(model: nn.Module, onnx_file: str | os.PathLike,
     device = next(model.parameters()).device
     errors: dict = {}
     for batch in batch_sizes:
-        x = torch.randn((batch, ) + network.input_shape, generator=generator)
-        with torch.no_grad():
-            expected = _as_tuple(model(x.to(device), mode='tensor'))
-        got = _as_tuple(network(x))
-        for name, a, b in zip(network.output_names, got, expected):
-            a, b = a.double().numpy(), b.detach().cpu().double().numpy()
-            rel = float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))
-            diff = float(np.abs(a - b).max()) if a.size else 0.0
-            old = errors.get(name, (0.0, 0.0))
-            errors[name] = (max(old[0], rel), max(old[1], diff))
+        for shape in _check_shapes(network, model):
+            x = torch.randn((batch, ) + shape, generator=generator)
+            with torch.no_grad():
+                expected = _as_tuple(model(x.to(device), mode='tensor'))
+            got = _as_tuple(network(x))
+            for name, a, b in zip(network.output_names, got, expected):
+                a, b = a.double().numpy(), b.detach().cpu().double().numpy()
+                rel = float(np.linalg.norm(a - b)
+                            / max(np.linalg.norm(b), 1e-30))
+                diff = float(np.abs(a - b).max()) if a.size else 0.0
+                old = errors.get(name, (0.0, 0.0))
+                errors[name] = (max(old[0], rel), max(old[1], diff))
     return errors
+
+
+def _check_shapes(network: OnnxNetwork, model: nn.Module) -> list[tuple]:
+    """``(C, H, W)`` inputs for :func:`check_onnx`."""
+    factor = network.size_factor
+    if factor is None:
+        return [tuple(network.input_shape)]
+    c = network.input_shape[0] if isinstance(network.input_shape[0], int) else 3
+    size = json.loads(network.metadata.get('input_size', 'null')) or \
+        config_input_size(getattr(model, 'cfg', None))
+    if size is None:
+        raise ValueError('check_onnx: the file has dynamic H and W and neither '
+                         'it nor the model config gives an input size')
+    w, h = (-(-int(s) // factor) * factor for s in size)
+    return [(c, h, w), (c, h + factor, w + 2 * factor)]
 
 
 def check_metadata(network: OnnxNetwork, cfg: Config, estimator: nn.Module,
                    dataset_meta: Mapping, path: str = 'the ONNX file') -> None:
     """Raise ValueError where the file's metadata contradicts the config.
 
-    Checked: the graph's input size and, in the metadata, input size, mean,
-    std, channel flip, head type, number of keypoints and, with flip test,
-    the flip indices. A file without posekit metadata (exported by another
-    tool) gets a warning for what cannot be checked.
+    Checked: the graph's fixed input size (dynamic H and W: that the
+    config's ``BottomupResize`` size factor is a multiple of the file's)
+    and, in the metadata, input size (of a fixed-size file), mean, std,
+    channel flip, data mode, head type, number of keypoints and, with flip
+    test, the flip indices. A file without posekit metadata (exported by
+    another tool) gets a warning for what cannot be checked.
     """
     meta = network.metadata
-    problems = []
     size = config_input_size(cfg)
-    h, w = network.input_shape[1:]
-    if size is not None and (w, h) != tuple(size):
-        problems.append(f'graph input (w, h) = ({w}, {h}), config '
-                        f'input_size {tuple(size)}')
+    problems = _size_problems(network, cfg, size)
     if 'posekit_version' not in meta:
         warnings.warn(f'{path} has no posekit metadata: its normalisation '
                       'and head cannot be checked against the config',
@@ -313,8 +331,11 @@ def check_metadata(network: OnnxNetwork, cfg: Config, estimator: nn.Module,
         if not same:
             problems.append(f'{key}: file {found}, config {expected}')
 
-    if size is not None:
+    if size is not None and network.size_factor is None:
         compare('input_size', list(size))
+    mode = 'bottomup' if getattr(estimator, 'is_bottomup', False) else 'topdown'
+    if meta.get('data_mode', 'topdown') != mode:
+        problems.append(f'data_mode: file {meta["data_mode"]}, config {mode}')
     expected = preprocess_metadata(estimator.data_preprocessor)
     compare('mean', expected['mean'], close=True)
     compare('std', expected['std'], close=True)
@@ -332,6 +353,29 @@ def check_metadata(network: OnnxNetwork, cfg: Config, estimator: nn.Module,
 
 
 # ----------------------------------------------------------------- helpers
+def _size_problems(network: OnnxNetwork, cfg: Config,
+                   size: tuple[int, int] | None) -> list[str]:
+    """The graph's input size against the config's (see check_metadata)."""
+    h, w = network.input_shape[1:]
+    if network.size_factor is None:
+        if size is not None and (w, h) != tuple(size):
+            return [f'graph input (w, h) = ({w}, {h}), config input_size '
+                    f'{tuple(size)}']
+        return []
+    factor = config_size_factor(cfg)
+    if factor is not None and factor % network.size_factor:
+        return [f'graph input H and W are multiples of {network.size_factor}'
+                f', config BottomupResize size_factor={factor}']
+    return []
+
+
+def _size_factor(spatial: Sequence, metadata: Mapping) -> int | None:
+    """See :attr:`OnnxNetwork.size_factor`."""
+    if all(isinstance(d, int) for d in spatial):
+        return None
+    return int(json.loads(metadata.get('size_factor', '1')))
+
+
 def _providers(ort: Any, device: str) -> list:
     kind, _, index = str(device).partition(':')
     if kind == 'cpu' and not index:
@@ -357,23 +401,30 @@ def _decoding_estimator(cfg: Config) -> nn.Module:
     (no memory, no initialisation); a head that cannot be built there is
     built normally.
     """
-    from posekit.models.pose_estimators import TopdownPoseEstimator
+    from posekit.models.pose_estimators import (BottomupPoseEstimator,
+                                                TopdownPoseEstimator)
     from posekit.registry import MODELS
     model_cfg = cfg.model.to_dict()
     kind = model_cfg.get('type')
     cls = kind if isinstance(kind, type) else MODELS.get(kind)
-    if not (isinstance(cls, type) and issubclass(cls, TopdownPoseEstimator)):
-        raise ValueError('the ONNX backend runs top-down models; the '
-                         f'config\'s model is {kind}')
+    bases = [base for base in (TopdownPoseEstimator, BottomupPoseEstimator)
+             if isinstance(cls, type) and issubclass(cls, base)]
+    if not bases:
+        raise ValueError('the ONNX backend runs top-down and bottom-up '
+                         f'models; the config\'s model is {kind}')
     if model_cfg.get('head') is None:
         raise ValueError('the config\'s model has no head: the ONNX backend '
                          'needs it for the flip test and decoding')
+    problem = onnx_decoding_problem(model_cfg['head']) \
+        if bases[0] is BottomupPoseEstimator else None
+    if problem is not None:
+        raise ValueError(f'the ONNX backend cannot run this config: {problem}')
     try:
         with torch.device('meta'):
             head = MODELS.build(model_cfg['head'])
     except Exception:  # noqa: BLE001 - any failure: build it for real
         head = MODELS.build(model_cfg['head'])
-    return TopdownPoseEstimator(
+    return bases[0](
         backbone=nn.Identity(), head=head,
         test_cfg=model_cfg.get('test_cfg'),
         data_preprocessor=model_cfg.get('data_preprocessor'),

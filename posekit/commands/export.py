@@ -3,8 +3,10 @@
 Writes the ``mode='tensor'`` network (no preprocessing, no decoding) with
 the metadata a runtime needs; see :mod:`posekit.export.onnx_export`.
 ``--check`` then runs the file in ONNX Runtime on random inputs and prints
-its largest relative error against PyTorch. Run the file with
-``posekit.apis.init_onnx_model(CONFIG, FILE)`` and ``inference_topdown``.
+its largest relative error against PyTorch (a bottom-up file, whose H and W
+are dynamic, at two sizes: see ``posekit.apis.check_onnx``). Run the file
+with ``posekit.apis.init_onnx_model(CONFIG, FILE)`` and
+``inference_topdown`` (``inference_bottomup`` for a bottom-up config).
 """
 from __future__ import annotations
 
@@ -48,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from posekit.apis import check_onnx, init_model
     from posekit.config import Config, parse_cfg_options
     from posekit.export import export_onnx, resolve_input_shape
+    from posekit.export.onnx_export import bottomup_size_factor
     from posekit.models.onnx_spec import import_optional
     for name in ('onnx', 'onnxscript') + (('onnxruntime', ) if args.check else ()):
         import_optional(name)  # fail before the model is built
@@ -55,19 +58,23 @@ def run(args: argparse.Namespace) -> int:
     cfg = Config.fromfile(args.config,
                           cfg_options=parse_cfg_options(args.cfg_options))
     model = init_model(cfg, args.checkpoint, device='cpu')
+    factor = bottomup_size_factor(model)  # refuses what cannot be exported
     shape = (args.batch_size, ) + resolve_input_shape(model, None)[1:]
     start = time.perf_counter()
     export_onnx(model, output=output, opset=args.opset,
                 dynamic_batch=args.dynamic_batch, input_shape=shape)
     batch = 'dynamic' if args.dynamic_batch else str(args.batch_size)
+    size = f'{shape[2]}, {shape[3]}' if factor is None else \
+        f'{factor}*h, {factor}*w (traced at {shape[2]}x{shape[3]})'
     print(f'{output}: opset {args.opset}, input (N, C, H, W) = '
-          f'({batch}, {shape[1]}, {shape[2]}, {shape[3]}), exported in '
+          f'({batch}, {shape[1]}, {size}), exported in '
           f'{time.perf_counter() - start:.1f} s')
     if args.check:
         sizes = (1, 2) if args.dynamic_batch else (args.batch_size, )
         errors = check_onnx(model, output, batch_sizes=sizes)
+        where = '' if factor is None else ', two input sizes'
         for name, (rel, diff) in errors.items():
             print(f'check {name}: max relative error {rel:.2e} '
                   f'(max abs difference {diff:.2e}) vs PyTorch, batch '
-                  f'{"/".join(map(str, sizes))}')
+                  f'{"/".join(map(str, sizes))}{where}')
     return 0

@@ -227,8 +227,8 @@ def resolve_input_shape(model: nn.Module, input_shape: Sequence[int] | None
     if size is None:
         raise ValueError('no input size: the model has no config with a '
                          'TopdownAffine or BottomupResize test transform or '
-                         'a codec, and its '
-                         'head no decoder; pass input_shape=(N, C, H, W)')
+                         'a codec, and its head no decoder; pass '
+                         'input_shape=(N, C, H, W)')
     return (1, 3, size[1], size[0])
 
 

@@ -15,7 +15,7 @@ from torch import nn
 from posekit.config import Config
 from posekit.datasets.metainfo import parse_pose_metainfo
 from posekit.registry import DATASETS, MODELS
-from .heads import upgrade_legacy_keys
+from .heads import BaseHead, upgrade_legacy_keys
 from .utils import load_state_dict, read_checkpoint, revert_sync_batchnorm, state_dict_of
 
 COCO_METAINFO = dict(from_file='configs/_base_/datasets/coco.py')
@@ -189,11 +189,11 @@ def onnx_decoding_problem(head: Mapping | nn.Module) -> str | None:
         cls = kind if isinstance(kind, type) else MODELS.get(kind)
         rescore = head.get('rescore_cfg') is not None
     name = cls.__name__
-    if not hasattr(cls, 'predict_with'):
-        return (f'{name}: its decoding runs layers of the head itself (for '
-                'CIDHead: the instance modules on the backbone features, and '
-                'on their flipped copy with flip test), which the exported '
-                'network output does not carry; it can only run in PyTorch')
+    if getattr(cls, 'predict_with', None) in (None, BaseHead.predict_with):
+        return (f'{name} has no predict_with: its decoding runs layers of '
+                'the head on the features (CIDHead: its instance modules, '
+                'on the image and on its flip), which an exported network '
+                'output does not carry; run it in PyTorch')
     if rescore:
         return (f'{name} with rescore_cfg: its RescoreNet is a learned layer '
                 'applied after decoding, so its weights are not in the ONNX '

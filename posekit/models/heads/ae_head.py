@@ -189,18 +189,15 @@ class AssociativeEmbeddingHead(HeatmapHead):
 
     @staticmethod
     def _scale_feats(feats: Any, flip: bool, multi: bool) -> list:
-        """feats as a list with one entry per scale, checked."""
+        """feats as a list with one entry per scale, checked. (An entry is
+        whatever ``forward`` takes: feature maps, or the input images of an
+        exported network.)"""
         scales = list(feats) if multi else [feats]
-        for f in scales:
-            ok = (_is_seq(f) and len(f) == 2 and all(_is_seq(x) for x in f)
-                  if flip else _is_seq(f) and all(isinstance(x, Tensor)
-                                                  for x in f))
-            if not ok:
-                what = ('[feats, feats_of_flipped_input]' if flip else
-                        'a tuple of feature maps')
-                raise ValueError(
-                    f'AssociativeEmbeddingHead.predict: each scale must be '
-                    f'{what} (flip_test={flip}, multiscale_test={multi})')
+        if flip and not all(_is_seq(f) and len(f) == 2 for f in scales):
+            raise ValueError(
+                'AssociativeEmbeddingHead.predict: with flip_test each scale '
+                'must be [feats, feats_of_flipped_input] (multiscale_test='
+                f'{multi})')
         return scales
 
     @staticmethod
