@@ -27,7 +27,7 @@ case "${1:-topdown}" in
         # pose every held-out figure inside its annotated box
         infer_opts=(--bboxes "$DATA/annotations/val.json" --nms-thr 1) ;;
     bottomup)
-        CONFIG=configs/body_2d_keypoint/associative_embedding/synthetic/ae_hrnet-tiny_1xb16-30e_synthetic-256x256.py
+        CONFIG=configs/body_2d_keypoint/associative_embedding/synthetic/ae_hrnet-tiny_1xb16-20e_synthetic-256x256.py
         WORK=work_dirs/quickstart-bottomup
         METRICS='^(coco/AP|coco/AP .5|coco/AR):'
         infer_opts=() ;;   # no boxes: the model finds everyone

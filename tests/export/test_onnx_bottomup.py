@@ -44,7 +44,7 @@ from posekit.registry import MODELS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / ('configs/body_2d_keypoint/associative_embedding/synthetic/'
-                 'ae_hrnet-tiny_1xb16-30e_synthetic-256x256.py')
+                 'ae_hrnet-tiny_1xb16-20e_synthetic-256x256.py')
 IMAGE = ROOT / 'tests/data/fixtures/coco/000000197388.jpg'  # 640x392
 REL = 1e-4  # allowed network error, relative to the largest output
 # One candidate per keypoint, one instance, every candidate kept: each

@@ -19,7 +19,7 @@ from posekit.structures import InstanceData, PoseDataSample
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = str(ROOT / 'configs/body_2d_keypoint/associative_embedding/synthetic/'
-             'ae_hrnet-tiny_1xb16-30e_synthetic-256x256.py')
+             'ae_hrnet-tiny_1xb16-20e_synthetic-256x256.py')
 IMAGE = ROOT / 'tests/data/fixtures/coco/000000197388.jpg'  # 640x392
 
 

