@@ -57,6 +57,8 @@ def _expected_shapes(codec, num_keypoints):
         return [(2, num_keypoints, int(w * r)), (2, num_keypoints, int(h * r))]
     if kind == 'RegressionLabel':
         return None  # (2, K, 2) or (2, K, 4) with RLE's sigmas
+    if kind == 'AssociativeEmbedding':  # heatmaps and tags at stride 4
+        return [(2, num_keypoints, h // 4, w // 4)] * 2
     raise AssertionError(f'unknown codec {kind} in a config')
 
 
@@ -81,7 +83,8 @@ def test_config_builds_and_runs(path, monkeypatch):
     assert data['inputs'].shape[0] == 2
     assert data['inputs'].dtype == torch.float32
     losses = model(**data, mode='loss')
-    assert 'acc_pose' in losses
+    bottomup = cfg.get('data_mode') == 'bottomup'
+    assert bottomup or 'acc_pose' in losses
     assert any('loss' in k for k in losses)
     total, _ = model.parse_losses(losses)
     assert torch.isfinite(total)
@@ -98,6 +101,19 @@ def test_config_builds_and_runs(path, monkeypatch):
     assert len(samples) == 2
     for sample in samples:
         pred = sample.pred_instances
+        if bottomup:   # any number of people, at most the decoder's limit
+            limit = cfg.model.head.decoder.decode_max_instances
+            assert pred.keypoints.shape[1:] == (num_keypoints, 2)
+            assert len(pred.keypoints) <= limit
+            assert pred.keypoint_scores.shape == pred.keypoints.shape[:2]
+            assert np.isfinite(pred.keypoints).all()
+            h, w = sample.ori_shape
+            # inside the image, padding included (the input covers both)
+            x0, y0 = sample.input_center - sample.input_scale / 2
+            x1, y1 = sample.input_center + sample.input_scale / 2
+            assert x0 <= 0 and y0 <= 0 and x1 >= w - 1 and y1 >= h - 1
+            assert ((pred.keypoints >= (x0, y0)) & (pred.keypoints <= (x1, y1))).all()
+            continue
         assert pred.keypoints.shape == (1, num_keypoints, 2)
         assert pred.keypoint_scores.shape == (1, num_keypoints)
         assert np.isfinite(pred.keypoints).all()
@@ -114,7 +130,10 @@ def test_config_builds_and_runs(path, monkeypatch):
     with torch.no_grad():
         out = model(data['inputs'], None, mode='tensor')
     outs = [out] if isinstance(out, torch.Tensor) else list(out)
-    expected = _expected_shapes(cfg.codec, num_keypoints)
+    codec = dict(cfg.codec)
+    if bottomup:   # the val pipeline's input size, not the codec's
+        codec['input_size'] = tuple(data['inputs'].shape[:1:-1])
+    expected = _expected_shapes(codec, num_keypoints)
     if expected is None:
         assert outs[0].shape[:2] == (2, num_keypoints)
         assert outs[0].shape[2] in (2, 4)

@@ -202,15 +202,22 @@ class AssociativeEmbeddingHead(HeatmapHead):
 
     @staticmethod
     def _restored_size(data_samples: Sequence) -> Tuple[int, int]:
-        """(w, h) of the input images, which must all be the same."""
-        shapes = {tuple(d.metainfo['img_shape'][:2]) for d in data_samples
-                  if 'img_shape' in d.metainfo}
-        if len(shapes) != 1 or any('img_shape' not in d.metainfo
-                                   for d in data_samples):
-            raise ValueError('restore_heatmap_size needs the same metainfo '
-                             f'img_shape in every sample, got {shapes}')
-        h, w = shapes.pop()
-        return w, h
+        """(w, h) the maps are resized to: the batch's padded input size
+        (``batch_input_shape``, set by the data preprocessor), else the
+        input images' ``img_shape``, which must then all be the same. The
+        two agree for one image (MMPose reads ``img_shape``); for a batch of
+        different sizes, padded at the bottom and right, the padded size
+        keeps every image's pixels where they are."""
+        for key in ('batch_input_shape', 'img_shape'):
+            shapes = {tuple(d.metainfo[key][:2]) for d in data_samples
+                      if key in d.metainfo}
+            if all(key in d.metainfo for d in data_samples) and shapes:
+                if len(shapes) == 1:
+                    h, w = shapes.pop()
+                    return w, h
+        raise ValueError('restore_heatmap_size needs metainfo '
+                         'batch_input_shape, or the same img_shape, in every '
+                         f'sample, got img_shape {shapes}')
 
     def _one_scale(self, forward, feats, data_samples, cfg, size):
         """(heatmaps, tags) of one scale, flip-merged and resized."""
