@@ -51,9 +51,22 @@ def topk_flat(values: np.ndarray, k: int) -> Tuple[np.ndarray, np.ndarray]:
     Returns:
         tuple: values (..., k) and int64 indices (..., k).
     """
-    k = min(k, values.shape[-1])
-    order = np.argsort(-values, axis=-1, kind='stable')[..., :k]
-    return np.take_along_axis(values, order, -1), order.astype(np.int64)
+    M = values.shape[-1]
+    k = min(k, M)
+    if k == 0 or 4 * k > M:
+        order = np.argsort(-values, axis=-1, kind='stable')[..., :k]
+        return np.take_along_axis(values, order, -1), order.astype(np.int64)
+    # One pass per row instead of a full sort: the k-th largest value is the
+    # cut; what is above it is in, and of the values equal to it the lowest
+    # indices fill up to k (what a stable sort of the whole row would keep).
+    rows = values.reshape(-1, M)
+    cut = -np.partition(-rows, k - 1, axis=-1)[:, k - 1]
+    order = np.empty((len(rows), k), np.int64)
+    for r, (row, c) in enumerate(zip(rows, cut)):
+        kept = np.flatnonzero(row >= c)        # increasing index
+        order[r] = kept[np.argsort(-row[kept], kind='stable')[:k]]
+    order = order.reshape(values.shape[:-1] + (k, ))
+    return np.take_along_axis(values, order, -1), order
 
 
 def get_topk_candidates(heatmaps: np.ndarray, tags: np.ndarray, k: int
