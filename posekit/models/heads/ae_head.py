@@ -211,10 +211,10 @@ class AssociativeEmbeddingHead(HeatmapHead):
         for key in ('batch_input_shape', 'img_shape'):
             shapes = {tuple(d.metainfo[key][:2]) for d in data_samples
                       if key in d.metainfo}
-            if all(key in d.metainfo for d in data_samples) and shapes:
-                if len(shapes) == 1:
-                    h, w = shapes.pop()
-                    return w, h
+            if len(shapes) == 1 and all(key in d.metainfo
+                                        for d in data_samples):
+                (h, w), = shapes
+                return w, h
         raise ValueError('restore_heatmap_size needs metainfo '
                          'batch_input_shape, or the same img_shape, in every '
                          f'sample, got img_shape {shapes}')

@@ -154,6 +154,19 @@ class BasePoseEstimator(BaseModule):
         return self.add_pred_to_datasample(pred_instances, pred_fields,
                                            data_samples)
 
+    @staticmethod
+    def _per_sample(pred_instances: list, pred_fields: list | None,
+                    data_samples: list):
+        """``(instances, fields or None, sample)`` per sample, after checking
+        the head returned one prediction per sample."""
+        if len(pred_instances) != len(data_samples):
+            raise ValueError(
+                f'the head returned {len(pred_instances)} predictions for '
+                f'{len(data_samples)} samples')
+        if pred_fields is None:
+            pred_fields = [None] * len(data_samples)
+        return zip(pred_instances, pred_fields, data_samples)
+
     def extract_feat(self, inputs: torch.Tensor) -> tuple:
         """Backbone then neck.
 
@@ -215,6 +228,22 @@ class BasePoseEstimator(BaseModule):
             raise ValueError(f'no loss among {sorted(losses)}: the entries to '
                              "optimise must have 'loss' in their names")
         return total, {'loss': total, **log_vars}
+
+
+def input_to_image(points, meta: Mapping):
+    """Points ``(..., 2)`` in network-input pixels -> original image pixels.
+
+    The input covers a box of ``input_scale = (w, h)`` pixels centred at
+    ``input_center``, resized to ``input_size = (w, h)``::
+
+        p / input_size * input_scale + input_center - 0.5 * input_scale
+
+    MMPose's formula with the same operations in the same order, so results
+    are equal to the last bit.
+    """
+    size, center, scale = (meta['input_size'], meta['input_center'],
+                           meta['input_scale'])
+    return points / size * scale + center - 0.5 * scale
 
 
 def _drop_preprocessor_keys(module, state_dict, prefix, *args) -> None:

@@ -22,7 +22,7 @@ from torch import nn
 
 from posekit.registry import MODELS
 
-from .base import BasePoseEstimator
+from .base import BasePoseEstimator, input_to_image
 
 # test_cfg keys read by the bottom-up heads (AssociativeEmbeddingHead,
 # DEKRHead, CIDHead) and by this class.
@@ -193,26 +193,15 @@ class BottomupPoseEstimator(BasePoseEstimator):
         Returns:
             list[PoseDataSample]: ``batch_data_samples``.
         """
-        if len(batch_pred_instances) != len(batch_data_samples):
-            raise ValueError(
-                f'the head returned {len(batch_pred_instances)} predictions '
-                f'for {len(batch_data_samples)} images')
-        if batch_pred_fields is None:
-            batch_pred_fields = [None] * len(batch_data_samples)
-        for pred, fields, sample in zip(batch_pred_instances,
-                                        batch_pred_fields,
-                                        batch_data_samples):
-            meta = sample.metainfo
-            size, center, scale = (meta['input_size'], meta['input_center'],
-                                   meta['input_scale'])
-            pred.keypoints = (pred.keypoints / size * scale + center
-                              - 0.5 * scale)
+        for pred, fields, sample in self._per_sample(
+                batch_pred_instances, batch_pred_fields, batch_data_samples):
+            pred.keypoints = input_to_image(pred.keypoints, sample.metainfo)
             if 'keypoints_visible' not in pred:
                 pred.keypoints_visible = pred.keypoint_scores
             if 'bboxes' in pred:
                 corners = np.asarray(pred.bboxes).reshape(-1, 2, 2)
-                corners = corners / size * scale + center - 0.5 * scale
-                pred.bboxes = corners.reshape(-1, 4)
+                pred.bboxes = input_to_image(corners, sample.metainfo
+                                             ).reshape(-1, 4)
             sample.pred_instances = pred
             if fields is not None:
                 sample.pred_fields = fields

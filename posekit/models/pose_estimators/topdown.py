@@ -20,7 +20,7 @@ from torch import nn
 
 from posekit.registry import MODELS
 
-from .base import BasePoseEstimator
+from .base import BasePoseEstimator, input_to_image
 
 
 @MODELS.register_module()
@@ -152,21 +152,11 @@ class TopdownPoseEstimator(BasePoseEstimator):
         Returns:
             list[PoseDataSample]: ``batch_data_samples``.
         """
-        if len(batch_pred_instances) != len(batch_data_samples):
-            raise ValueError(
-                f'the head returned {len(batch_pred_instances)} predictions '
-                f'for {len(batch_data_samples)} samples')
-        if batch_pred_fields is None:
-            batch_pred_fields = [None] * len(batch_data_samples)
         keep = self.test_cfg.get('output_keypoint_indices', None)
-        for pred, fields, sample in zip(batch_pred_instances,
-                                        batch_pred_fields,
-                                        batch_data_samples):
-            meta = sample.metainfo
-            center, scale = meta['input_center'], meta['input_scale']
-            size = meta['input_size']
-            pred.keypoints[..., :2] = (pred.keypoints[..., :2] / size * scale
-                                       + center - 0.5 * scale)
+        for pred, fields, sample in self._per_sample(
+                batch_pred_instances, batch_pred_fields, batch_data_samples):
+            pred.keypoints[..., :2] = input_to_image(pred.keypoints[..., :2],
+                                                     sample.metainfo)
             if 'keypoints_visible' not in pred:
                 pred.keypoints_visible = pred.keypoint_scores
             num_keypoints = pred.keypoints.shape[1]
