@@ -320,6 +320,8 @@ TRANSFORMS = Registry('TRANSFORMS', 'posekit.datasets.transforms')
 DATA_SAMPLERS = Registry('DATA_SAMPLERS', 'posekit.datasets')
 KEYPOINT_CODECS = Registry('KEYPOINT_CODECS', 'posekit.codecs')
 MODELS = Registry('MODELS', 'posekit.models')
+# assigners, prior generators and the OKS calculator of one-stage heads
+TASK_UTILS = Registry('TASK_UTILS', 'posekit.models')
 METRICS = Registry('METRICS', 'posekit.evaluation')
 EVALUATORS = Registry('EVALUATORS', 'posekit.evaluation')
 VISUALIZERS = Registry('VISUALIZERS', 'posekit.visualization')

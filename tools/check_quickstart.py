@@ -2,6 +2,7 @@
 
     python tools/check_quickstart.py work_dirs/quickstart.log
     python tools/check_quickstart.py work_dirs/quickstart-bottomup.log bottomup
+    python tools/check_quickstart.py work_dirs/quickstart-onestage.log onestage
 
 It must have printed COCO AP and, for the top-down model, PCK (numbers in
 [0, 1]), written metrics.json with the same values, drawn predictions.jpg (2 x 3 tiles of the
@@ -18,7 +19,8 @@ import cv2
 VAL = Path('data/synthetic-1k/images/val')  # tools/quickstart.sh's DATA
 # mode -> (work dir, metrics printed)
 MODES = dict(topdown=(Path('work_dirs/quickstart'), ('coco/AP', 'PCK')),
-             bottomup=(Path('work_dirs/quickstart-bottomup'), ('coco/AP', )))
+             bottomup=(Path('work_dirs/quickstart-bottomup'), ('coco/AP', )),
+             onestage=(Path('work_dirs/quickstart-onestage'), ('coco/AP', )))
 
 
 def check(log_file: str, mode: str = 'topdown') -> None:
@@ -49,6 +51,8 @@ def check(log_file: str, mode: str = 'topdown') -> None:
         instances = json.loads((WORK / 'predictions' / f'{stem}.json').read_text())
         if any(len(i['keypoints']) != 17 for i in instances):
             sys.exit(f'{WORK}/predictions/{stem}.json: an instance without 17 keypoints')
+        if mode == 'onestage' and any(len(i.get('bbox', ())) != 4 for i in instances):
+            sys.exit(f'{WORK}/predictions/{stem}.json: an instance without its box')
         found += len(instances)
     # every held-out image has figures (top-down: one box each)
     if mode == 'topdown' and found < len(images) or found == 0:

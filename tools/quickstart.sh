@@ -8,8 +8,9 @@
 #
 #   bash tools/quickstart.sh            top-down heatmap model (tiny HRNet)
 #   bash tools/quickstart.sh bottomup   bottom-up Associative Embedding model
+#   bash tools/quickstart.sh onestage   one-stage RTMO model (boxes and poses)
 #
-# Everything lands in work_dirs/quickstart/ (work_dirs/quickstart-bottomup/);
+# Everything lands in work_dirs/quickstart/ (work_dirs/quickstart-<mode>/);
 # six of the pictures, tiled, are predictions.jpg there.
 #
 # On a CPU with native bfloat16 (avx512_bf16 or AMX) training runs under
@@ -19,7 +20,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DATA=data/synthetic-1k
-case "${1:-topdown}" in
+mode=${1:-topdown}
+case "$mode" in
     topdown)
         CONFIG=configs/body_2d_keypoint/topdown_heatmap/synthetic/td-hm_hrnet-tiny_1xb32-20e_synthetic-128x96.py
         WORK=work_dirs/quickstart
@@ -31,8 +33,13 @@ case "${1:-topdown}" in
         WORK=work_dirs/quickstart-bottomup
         METRICS='^(coco/AP|coco/AP .5|coco/AR):'
         infer_opts=() ;;   # no boxes: the model finds everyone
+    onestage)
+        CONFIG=configs/body_2d_keypoint/rtmo/synthetic/rtmo-tiny_1xb16-20e_synthetic-256x256.py
+        WORK=work_dirs/quickstart-onestage
+        METRICS='^(coco/AP|coco/AP .5|coco/AR):'
+        infer_opts=() ;;
     *)
-        echo "usage: bash tools/quickstart.sh [topdown|bottomup]" >&2
+        echo "usage: bash tools/quickstart.sh [topdown|bottomup|onestage]" >&2
         exit 2 ;;
 esac
 start=$SECONDS
@@ -55,6 +62,11 @@ epoch_opts=()
 if [ -n "${POSEKIT_QUICKSTART_EPOCHS:-}" ]; then
     epoch_opts=(--cfg-options "train_cfg.max_epochs=$POSEKIT_QUICKSTART_EPOCHS"
                 "train_cfg.val_interval=$POSEKIT_QUICKSTART_EPOCHS")
+    if [ "$mode" = onestage ]; then
+        # the last epochs without augmentation: at most all but the first
+        last=$(( POSEKIT_QUICKSTART_EPOCHS > 3 ? 3 : POSEKIT_QUICKSTART_EPOCHS - 1 ))
+        epoch_opts+=("custom_hooks.0.num_last_epochs=$last")
+    fi
 fi
 
 posekit train "$CONFIG" --work-dir "$WORK" --channels-last "${amp_flag[@]}" "${epoch_opts[@]}"

@@ -3,7 +3,9 @@
 Boxes are ``(N, 6)`` float32 rows ``[x1, y1, x2, y2, score, category_id]``
 in image pixels (corners). A detector is any callable taking a BGR image and
 returning ``(N, 4)``, ``(N, 5)`` (with scores) or ``(N, 6)`` (with category
-ids) such rows: posekit ships no detector and needs no mmdet.
+ids) such rows, or a one-stage pose model (RTMO, YOLOX-Pose config and
+weights; :func:`posekit.apis.model_detector.load_detector` makes one):
+posekit needs no mmdet.
 
 Degenerate boxes (a NaN or infinite number, zero or negative size, entirely
 outside the image) give no pose, and in a batch with others they used to
@@ -13,7 +15,6 @@ kept boxes keep their order and their predictions.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import warnings
@@ -32,18 +33,20 @@ class DegenerateBoxWarning(UserWarning):
 
 
 def box_problems(boxes: np.ndarray, image_hw: Sequence[int],
-                 scores: np.ndarray | None = None) -> list:
+                 scores: np.ndarray | None = None, min_size: float = 0.) -> list:
     """Why each box can give no pose, or None for a usable one.
 
     Args:
         boxes (np.ndarray): (N, 4) xyxy corners, image pixels.
         image_hw (tuple[int, int]): ``(h, w)`` of the image.
         scores (np.ndarray, optional): (N,) box scores; NaN/inf is a problem.
+        min_size (float): Boxes narrower or lower than this (pixels) are a
+            problem too ('smaller than S pixel(s)').
 
     Returns:
         list[str | None]: (N,) a reason ('NaN or infinite coordinate', 'zero
-        or negative size', 'entirely outside the WxH image', 'NaN or
-        infinite score') or None.
+        or negative size', 'smaller than S pixel(s)', 'entirely outside the
+        WxH image', 'NaN or infinite score') or None.
     """
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     h, w = image_hw[:2]
@@ -51,19 +54,21 @@ def box_problems(boxes: np.ndarray, image_hw: Sequence[int],
     with np.errstate(invalid='ignore'):
         finite = np.isfinite(boxes).all(axis=1)
         empty = (x2 <= x1) | (y2 <= y1)
+        small = (x2 - x1 < min_size) | (y2 - y1 < min_size)
         # the corners bound the box: it covers no pixel of [0, w) x [0, h)
         outside = (x2 <= 0) | (y2 <= 0) | (x1 >= w) | (y1 >= h)
     bad_score = np.zeros(len(boxes), bool) if scores is None else ~np.isfinite(scores)
     return ['NaN or infinite coordinate' if not f else
             'zero or negative size' if e else
+            f'smaller than {min_size:g} pixel(s)' if m else
             f'entirely outside the {w}x{h} image' if o else
             'NaN or infinite score' if s else None
-            for f, e, o, s in zip(finite, empty, outside, bad_score)]
+            for f, e, m, o, s in zip(finite, empty, small, outside, bad_score)]
 
 
 def drop_degenerate(boxes: np.ndarray, image_hw: Sequence[int], source: str,
                     scores: np.ndarray | None = None,
-                    labels: Sequence | None = None) -> np.ndarray:
+                    labels: Sequence | None = None, min_size: float = 0.) -> np.ndarray:
     """Indices of the usable boxes, in order; one warning names the others.
 
     Args:
@@ -74,16 +79,19 @@ def drop_degenerate(boxes: np.ndarray, image_hw: Sequence[int], source: str,
         scores (np.ndarray, optional): (N,) scores, checked too.
         labels (Sequence, optional): How to call each box in the warning
             (default: ``box #i``, its index in ``boxes``).
+        min_size (float): See :func:`box_problems`.
 
     Returns:
         np.ndarray: (M,) int64 indices into ``boxes``, ascending.
     """
-    problems = box_problems(boxes, image_hw, scores)
+    problems = box_problems(boxes, image_hw, scores, min_size)
     bad = [i for i, p in enumerate(problems) if p is not None]
     if bad:
         names = labels if labels is not None else [f'box #{i}' for i in range(len(boxes))]
-        listed = '; '.join(f'{names[i]} {np.asarray(boxes[i]).tolist()}: {problems[i]}'
-                           for i in bad)
+        # a model's junk in the padding can be dozens of boxes: name a few
+        listed = '; '.join(f'{names[i]} {np.round(np.asarray(boxes[i], np.float64), 2).tolist()}'
+                           f': {problems[i]}' for i in bad[:5])
+        listed += f'; and {len(bad) - 5} more' if len(bad) > 5 else ''
         warnings.warn(f'{source}: dropped {len(bad)} of {len(problems)} box(es) that '
                       f'can give no pose: {listed}', DegenerateBoxWarning)
     return np.array([i for i, p in enumerate(problems) if p is None], dtype=np.int64)
@@ -155,27 +163,12 @@ class BoxFile:
         return keys
 
 
-def load_detector(spec: str | Detector) -> Detector:
-    """A detector from a callable or ``'package.module:function'``."""
-    if callable(spec):
-        return spec
-    if not isinstance(spec, str) or ':' not in spec or spec.endswith('.py'):
-        raise ValueError(
-            f'det_model {spec!r}: posekit runs no mmdet detectors; give a callable, '
-            "'package.module:function' (BGR image -> (N, 4|5|6) xyxy boxes), or "
-            'boxes from a COCO-format JSON file (--bboxes)')
-    module_name, _, attr = spec.partition(':')
-    module = importlib.import_module(module_name)
-    try:
-        return getattr(module, attr)
-    except AttributeError:
-        raise ValueError(f'det_model {spec!r}: {module_name} has no {attr!r}') from None
-
-
 def detect(detector: Detector, image: np.ndarray, name: str = '') -> np.ndarray:
     """Run ``detector`` and bring its output to ``(N, 6)`` rows.
 
-    Degenerate boxes are dropped with a warning naming the image ``name``.
+    Degenerate boxes, and boxes under one pixel wide or high (a one-stage
+    model finds such "people" in a 1x1 image), are dropped with a warning
+    naming the image ``name``.
     """
     out = np.asarray(detector(image), dtype=np.float32)
     if out.size == 0:
@@ -189,7 +182,7 @@ def detect(detector: Detector, image: np.ndarray, name: str = '') -> np.ndarray:
     if out.shape[1] < 6:
         rows[:, 5] = np.nan  # no category: kept whatever det_cat_ids says
     keep = drop_degenerate(rows[:, :4], image.shape, f'the detector (image {name})'
-                           if name else 'the detector', rows[:, 4])
+                           if name else 'the detector', rows[:, 4], min_size=1.)
     return rows[keep]
 
 

@@ -181,11 +181,52 @@ def inference_bottomup(model: nn.Module,
             f'inference_bottomup needs a bottom-up model (e.g. '
             f'AssociativeEmbedding, DEKR, CID configs), got a '
             f'{type(model).__name__}; use inference_topdown with person boxes')
+    check_input_size(model)
     pipeline = Compose(_test_pipeline(model.cfg))
     data = pipeline(dict(_load_image(pipeline, img), **model.dataset_meta))
     with torch.no_grad():
         return model.test_step(dict(inputs=[data['inputs']],
                                     data_samples=[data['data_samples']]))
+
+
+def model_head(model) -> nn.Module | None:
+    """The head of a model from :func:`init_model` or of an ONNX Runtime
+    model (its decoding ``estimator``), or None."""
+    for owner in (model, getattr(model, 'estimator', None)):
+        head = getattr(owner, 'head', None)
+        if head is not None:
+            return head
+    return None
+
+
+def check_input_size(model) -> None:
+    """Raise if a one-stage model's input size is not a multiple of its strides.
+
+    The head's prior points (and an exported model's fixed grid) assume
+    ``input_size // stride`` cells per level: another size would pad the
+    input and shift the grid. Checked: ``test_cfg.input_size`` and the
+    ``input_size`` of the test pipeline's ``BottomupResize``, both (w, h)
+    pixels, against each of the head's ``featmap_strides``.
+
+    Raises:
+        ValueError: Names the setting, its value and the stride.
+    """
+    strides = getattr(model_head(model), 'featmap_strides', None)
+    if not strides:
+        return
+    test_cfg = getattr(model, 'test_cfg', None) or {}
+    sizes = [('test_cfg.input_size', test_cfg.get('input_size'))]
+    sizes += [('BottomupResize input_size', t.get('input_size'))
+              for t in _test_pipeline(model.cfg)
+              if str(t.get('type', '')).split('.')[-1] == 'BottomupResize']
+    for name, size in sizes:
+        for stride in strides if size is not None else ():
+            if any(int(v) % int(stride) for v in size):
+                raise ValueError(
+                    f'{name}={tuple(size)} is not a multiple of the head\'s '
+                    f'stride {stride} (featmap_strides={tuple(strides)}): '
+                    f'use a multiple of {max(strides)}, e.g. '
+                    f'{tuple(-(-int(v) // max(strides)) * max(strides) for v in size)}')
 
 
 # ----------------------------------------------------------------- helpers

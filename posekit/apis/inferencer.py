@@ -1,10 +1,14 @@
 """PoseInferencer: images, folders, globs and videos in; poses, pictures and JSON out.
 
 MMPose's ``MMPoseInferencer`` for 2D models, without mmdet: top-down models
-get their boxes from a COCO-format JSON file, from a detector callable, or
-(neither, or nothing found) one box covering the whole frame. All boxes of a
-frame run as one batch. The network runs in PyTorch or, from a file written
-by ``posekit export``, in onnxruntime; pre- and post-processing are the same.
+get their boxes from a COCO-format JSON file, from a detector (a callable,
+or the config and weights of a one-stage pose model such as RTMO: see
+:mod:`posekit.apis.model_detector`), or (none of these, or nothing found)
+one box covering the whole frame. All boxes of a frame run as one batch.
+Bottom-up models (AE, DEKR, CID) and one-stage models (RTMO, YOLOX-Pose)
+find the people themselves; one-stage models give a box per person too.
+The network runs in PyTorch or, from a file written by ``posekit export``,
+in onnxruntime; pre- and post-processing are the same.
 
 Outputs (both optional):
 
@@ -19,7 +23,10 @@ Inputs that cannot be read (a truncated image, a video OpenCV cannot open, a
 frame that does not decode) are skipped, each with a warning, and the run
 goes on; at the end one warning sums them up and ``inferencer.skipped``
 lists them (``posekit infer`` then exits with status 1). Degenerate boxes
-are dropped with a warning (see :mod:`posekit.apis.boxes`).
+are dropped with a warning (see :mod:`posekit.apis.boxes`), those a
+one-stage model predicts included, and with them its boxes under one pixel
+wide or high: no person of the image fits there (a 1x1 image, upscaled to
+the network input, gives nothing else).
 """
 from __future__ import annotations
 
@@ -35,8 +42,9 @@ from posekit.engine.logging import ProgressBar
 from posekit.fileio import write_image, write_json
 from posekit.structures import PoseDataSample, merge_data_samples
 from .backends import BACKENDS, init_pose_model
-from .boxes import BoxFile, Detector, detect, load_detector, select_boxes
-from .inference import inference_bottomup, inference_topdown
+from .boxes import BoxFile, Detector, detect, drop_degenerate, select_boxes
+from .inference import check_input_size, inference_bottomup, inference_topdown
+from .model_detector import gives_boxes, load_detector
 from .sources import (Frame, Skipped, SkippedInputWarning, VideoWriter, count_frames,
                       expand_inputs, iter_frames, summarize_skipped)
 
@@ -53,9 +61,13 @@ class PoseInferencer:
         backend (str): ``'pytorch'`` or ``'onnxruntime'``.
         det_model (callable | str, optional): A detector for top-down models:
             a callable (BGR image -> ``(N, 4|5|6)`` xyxy boxes, scores,
-            category ids) or ``'package.module:function'``.
+            category ids), ``'package.module:function'``, or the config file
+            of a one-stage pose model (RTMO, YOLOX-Pose), run on ``device``.
+        det_weights (str, optional): That config's checkpoint (or ``.onnx``
+            file, run in onnxruntime).
         det_cat_ids (Sequence[int], optional): Keep only boxes of these
-            category ids (boxes without one are kept). Default: all.
+            category ids (boxes without one are kept; a one-stage model's
+            person boxes are category 0). Default: all.
         show_progress (bool): A progress bar on a terminal.
         cfg_options (dict, optional): Config overrides, e.g.
             ``{'model.test_cfg.flip_test': False}``.
@@ -70,6 +82,7 @@ class PoseInferencer:
     def __init__(self, pose2d: str, pose2d_weights: str | None = None,
                  device: str | None = None, backend: str = 'pytorch',
                  det_model: Detector | str | None = None,
+                 det_weights: str | None = None,
                  det_cat_ids: Sequence[int] | int | None = None,
                  show_progress: bool = False, cfg_options: dict | None = None,
                  num_threads: int | None = None) -> None:
@@ -92,13 +105,31 @@ class PoseInferencer:
         self._config_heatmaps = isinstance(test_cfg, dict) and bool(
             test_cfg.get('output_heatmaps', False))
         self.data_mode = self.cfg.get('data_mode', 'topdown')
-        self.detector = load_detector(det_model) if det_model is not None else None
+        if self.data_mode == 'bottomup':
+            self._check_bottomup(pose2d, det_model, det_weights, det_cat_ids)
+        self.detector = None if det_model is None else load_detector(
+            det_model, det_weights, device, num_threads)
+        if det_model is None and det_weights is not None:
+            raise ValueError('det_weights given without det_model (its config)')
+        # a one-stage head's own thresholds: what bbox_thr / nms_thr=None mean
+        self._config_thr = {k: test_cfg.get(k) for k in ('score_thr', 'nms_thr')} \
+            if gives_boxes(self.model) else None
         if isinstance(det_cat_ids, int):
             det_cat_ids = [det_cat_ids]
         self.det_cat_ids = None if det_cat_ids is None else [int(c) for c in det_cat_ids]
         self.show_progress = show_progress
         self.visualizer = self._build_visualizer()
         self.skipped: list[Skipped] = []
+
+    def _check_bottomup(self, pose2d, det_model, det_weights, det_cat_ids) -> None:
+        """A bottom-up model finds the people itself: no detector settings;
+        a one-stage model's input size must suit its strides."""
+        for name, value in (('det_model', det_model), ('det_weights', det_weights),
+                            ('det_cat_ids', det_cat_ids)):
+            if value is not None:
+                raise ValueError(f'{name}: {pose2d} is a bottom-up model; it needs '
+                                 'no person detector')
+        check_input_size(self.model)
 
     def _build_visualizer(self):
         from posekit.registry import VISUALIZERS
@@ -112,7 +143,7 @@ class PoseInferencer:
         return visualizer
 
     def __call__(self, inputs, *, bboxes: str | os.PathLike | None = None,
-                 bbox_thr: float = 0.3, nms_thr: float = 0.3,
+                 bbox_thr: float | None = None, nms_thr: float | None = None,
                  vis_out_dir: str = '', pred_out_dir: str = '',
                  return_vis: bool = False, show: bool = False, wait_time: float = 0,
                  draw_bbox: bool = False, draw_heatmap: bool = False,
@@ -126,9 +157,13 @@ class PoseInferencer:
                 image array, or a list of these.
             bboxes (str, optional): A COCO-format JSON file of boxes (see
                 :class:`posekit.apis.boxes.BoxFile`); overrides ``det_model``.
-            bbox_thr (float): Boxes scoring at most this are dropped.
-            nms_thr (float): IoU above which overlapping boxes are suppressed
-                (1 turns NMS off).
+                Top-down models only.
+            bbox_thr (float, optional): Boxes scoring at most this are
+                dropped (default 0.3). For a one-stage model it sets the
+                head's ``score_thr`` (default: the config's), as MMPose does.
+            nms_thr (float, optional): IoU above which overlapping boxes are
+                suppressed, 1 turns NMS off (default 0.3). For a one-stage
+                model it sets the head's ``nms_thr`` (default: the config's).
             vis_out_dir, pred_out_dir (str): Where drawn pictures / JSON go
                 (see the module docstring); '' writes nothing.
             return_vis (bool): Put the drawn RGB picture in the result.
@@ -144,6 +179,9 @@ class PoseInferencer:
             (the RGB picture or None), ``name`` and ``frame_id``. Nothing for
             the inputs that cannot be read: see ``skipped``.
         """
+        if bboxes and self.data_mode == 'bottomup':
+            raise ValueError(f'bboxes {bboxes}: a bottom-up model finds the people itself')
+        bbox_thr, nms_thr = self._set_thresholds(bbox_thr, nms_thr)
         boxes_of = BoxFile(bboxes) if bboxes else None
         items = expand_inputs(inputs)
         self._set_output_heatmaps(draw_heatmap)
@@ -187,8 +225,26 @@ class PoseInferencer:
                           'inputs ran', SkippedInputWarning)
 
     # ------------------------------------------------------------------
+    def _set_thresholds(self, bbox_thr: float | None, nms_thr: float | None) -> tuple:
+        """The thresholds of this call; a one-stage head's go in its test_cfg
+        (None: the config's own), other bottom-up models take none."""
+        if self._config_thr is not None:
+            for key, value in (('score_thr', bbox_thr), ('nms_thr', nms_thr)):
+                value = self._config_thr[key] if value is None else float(value)
+                if value is None:
+                    self.model.test_cfg.pop(key, None)  # the head's default
+                else:
+                    self.model.test_cfg[key] = value
+        elif self.data_mode == 'bottomup' and (bbox_thr, nms_thr) != (None, None):
+            raise ValueError('bbox_thr / nms_thr: this bottom-up model gives no boxes')
+        return (0.3 if bbox_thr is None else bbox_thr,
+                0.3 if nms_thr is None else nms_thr)
+
     def _set_output_heatmaps(self, on: bool) -> None:
         """Heatmaps when drawn, or when the config asks for them anyway."""
+        if on and self._config_thr is not None:
+            raise ValueError('draw_heatmap: a one-stage model (boxes and keypoints per '
+                             'cell) gives no heatmaps')
         test_cfg = getattr(self.model, 'test_cfg', None)
         if not isinstance(test_cfg, dict):
             if on:
@@ -199,7 +255,15 @@ class PoseInferencer:
     def _predict(self, frame: Frame, boxes_of: BoxFile | None, bbox_thr: float,
                  nms_thr: float) -> PoseDataSample:
         if self.data_mode == 'bottomup':
-            return inference_bottomup(self.model, frame.image)[0]
+            sample = inference_bottomup(self.model, frame.image)[0]
+            pred = sample.pred_instances
+            if 'bboxes' in pred and len(pred):
+                keep = drop_degenerate(pred.bboxes, frame.image.shape,
+                                       f'{type(self.model).__name__} (image {frame.name})',
+                                       pred.bbox_scores, min_size=1.)
+                if len(keep) < len(pred):
+                    sample.pred_instances = pred[keep]
+            return sample
         if boxes_of is not None:
             rows = boxes_of(frame)
         elif self.detector is not None:

@@ -13,6 +13,11 @@ interface: ``cfg``, ``dataset_meta``, ``test_cfg`` and ``test_step``):
   ``BottomupPoseEstimator.predict_with``), so results are those of the
   PyTorch model up to the network's float error.
 
+One-stage models (RTMO, YOLOX-Pose): the file also decodes every prior
+(:mod:`posekit.models.onestage_deploy`); the selection of people (the
+config's ``test_cfg``: ``score_thr``, ``nms_pre``, ``nms_thr``) and the
+mapping to the image run here, as in the PyTorch model.
+
 Input size. A top-down file takes the fixed crop size of the config. A
 bottom-up file exported by posekit has dynamic H and W, any multiples of
 its ``size_factor`` (metadata), which ``BottomupResize`` (and the data
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import partial
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -37,6 +43,9 @@ from torch import nn
 from posekit.config import Config
 from posekit.models.builder import (config_input_size, dataset_meta_or_coco, load_inference_config,
                                     onnx_decoding_problem)
+from posekit.models.heads.onestage_utils import check_no_tta
+from posekit.models.onestage_deploy import (ONESTAGE_OUTPUTS, OneStageDecoded, is_onestage,
+                                            predict_decoded)
 from posekit.models.onnx_spec import import_optional
 from .onnx_check import check_metadata
 
@@ -192,6 +201,13 @@ class OnnxPoseModel:
         self.dataset_meta = dataset_meta = dataset_meta_or_coco(self.cfg)
         check_metadata(self.network, self.cfg, self.estimator, dataset_meta,
                        os.fspath(onnx_file))
+        self.onestage = is_onestage(self.estimator.head)
+        if self.onestage and (self.network.output_names != list(ONESTAGE_OUTPUTS)
+                              or self.network.output_type != 'sequence'):
+            raise ValueError(
+                f'{os.fspath(onnx_file)}: a one-stage model\'s file must hold '
+                f'the decoded outputs {", ".join(ONESTAGE_OUTPUTS)} (posekit '
+                f'export writes them); it has {", ".join(self.network.output_names)}')
 
     def test_step(self, data: dict) -> list:
         """Preprocess a collated batch and predict, as the PyTorch model's
@@ -210,8 +226,24 @@ class OnnxPoseModel:
             if self.estimator.metainfo is not None:
                 for sample in samples:
                     sample.set_metainfo(self.estimator.metainfo)
+            if self.onestage:
+                return self._predict_onestage(data['inputs'], samples)
             return self.estimator.predict_with(self.network, data['inputs'],
                                                samples)
+
+    def _predict_onestage(self, inputs: Any, samples: list) -> list:
+        """People from the file's decoded outputs (see the module
+        docstring), in image pixels."""
+        head, test_cfg = self.estimator.head, self.estimator.test_cfg
+        check_no_tta(head, test_cfg)  # no flip nor multi-scale test
+        if not isinstance(inputs, torch.Tensor):
+            if len(inputs) != 1:
+                raise ValueError(
+                    f'{type(head).__name__} runs one input scale; drop '
+                    'aug_scales from the test pipeline\'s BottomupResize')
+            inputs = inputs[0]
+        preds = predict_decoded(head, self.network(inputs), samples, test_cfg)
+        return self.estimator.add_pred_to_datasample(preds, None, samples)
 
     val_step = test_step
 
@@ -256,6 +288,8 @@ def check_onnx(model: nn.Module, onnx_file: str | os.PathLike,
     the model config's) and one of another aspect, a size factor taller
     and two wider, so that the dynamic axes are exercised.
 
+    A one-stage file is compared with the model's ``OneStageDecoded``.
+
     Returns:
         dict[str, tuple[float, float]]: Per output name, the largest (over
         the batches) relative error ``||onnx - torch|| / ||torch||`` and
@@ -266,12 +300,15 @@ def check_onnx(model: nn.Module, onnx_file: str | os.PathLike,
         batch_sizes = (network.batch_size, )
     generator = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
+    # a one-stage file decodes every prior: compare with PyTorch's decoding
+    run = OneStageDecoded(model) if is_onestage(getattr(model, 'head', None)) \
+        else partial(model, mode='tensor')
     errors: dict = {}
     for batch in batch_sizes:
         for shape in _check_shapes(network, model):
             x = torch.randn((batch, ) + shape, generator=generator)
             with torch.no_grad():
-                expected = _as_tuple(model(x.to(device), mode='tensor'))
+                expected = _as_tuple(run(x.to(device)))
             got = _as_tuple(network(x))
             for name, a, b in zip(network.output_names, got, expected):
                 a, b = a.double().numpy(), b.detach().cpu().double().numpy()

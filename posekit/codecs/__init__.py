@@ -2,6 +2,7 @@
 outputs into keypoints. Importing this package registers every codec in
 ``posekit.registry.KEYPOINT_CODECS`` under MMPose's names."""
 from . import utils
+from .annotation_processors import YOLOXPoseAnnotationProcessor
 from .associative_embedding import AssociativeEmbedding
 from .base import BaseKeypointCodec
 from .decoupled_heatmap import DecoupledHeatmap
@@ -16,5 +17,6 @@ from .udp_heatmap import UDPHeatmap
 __all__ = [
     'AssociativeEmbedding', 'BaseKeypointCodec', 'DecoupledHeatmap', 'SPR',
     'IntegralRegressionLabel', 'MegviiHeatmap',
-    'MSRAHeatmap', 'RegressionLabel', 'SimCCLabel', 'UDPHeatmap', 'utils'
+    'MSRAHeatmap', 'RegressionLabel', 'SimCCLabel', 'UDPHeatmap',
+    'YOLOXPoseAnnotationProcessor', 'utils'
 ]

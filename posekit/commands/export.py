@@ -1,7 +1,9 @@
 """``posekit export CONFIG CHECKPOINT --format onnx``: export a model's network.
 
-Writes the ``mode='tensor'`` network (no preprocessing, no decoding) with
-the metadata a runtime needs; see :mod:`posekit.export.onnx_export`.
+Writes the ``mode='tensor'`` network (no preprocessing, no decoding; for
+one-stage models, RTMO and YOLOX-Pose, the decoding of every prior too, up
+to the NMS) with the metadata a runtime needs; see
+:mod:`posekit.export.onnx_export`.
 ``--check`` then runs the file in ONNX Runtime on random inputs and prints
 its largest relative error against PyTorch (a bottom-up file, whose H and W
 are dynamic, at two sizes: see ``posekit.apis.check_onnx``). Run the file

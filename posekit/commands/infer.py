@@ -4,6 +4,10 @@ INPUTS are image files, folders, glob patterns (quote them) or video files.
 Drawn pictures go to ``--vis-out-dir`` (a video becomes an mp4), predictions
 to ``--pred-out-dir`` as JSON; see :mod:`posekit.apis.inferencer`. Inputs
 that cannot be read are skipped, named, and make the exit status 1.
+
+A top-down model takes its person boxes from ``--bboxes``, from
+``--det-model`` (the config of a one-stage pose model such as RTMO, with
+``--det-weights``; or a Python detector function), or else the whole image.
 """
 from __future__ import annotations
 
@@ -24,14 +28,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--threads', type=int, help='CPU threads for the network')
     parser.add_argument('--bboxes', help='COCO-format JSON of person boxes (detection '
                         'results, or an annotation file); default: the whole image')
-    parser.add_argument('--det-model', help="a detector 'package.module:function' "
-                        '(BGR image -> (N, 4|5|6) xyxy boxes [, score, category])')
+    parser.add_argument('--det-model', help='person detector of a top-down model: '
+                        'the config (.py) of a one-stage pose model (RTMO, YOLOX-Pose), '
+                        "or 'package.module:function' (BGR image -> (N, 4|5|6) xyxy "
+                        'boxes [, score, category])')
+    parser.add_argument('--det-weights', help='checkpoint (.pth, or .onnx) of the '
+                        '--det-model config')
     parser.add_argument('--det-cat-ids', type=int, nargs='+',
-                        help='keep boxes of these category ids only')
-    parser.add_argument('--bbox-thr', type=float, default=0.3,
-                        help='drop boxes scoring at most this (default 0.3)')
-    parser.add_argument('--nms-thr', type=float, default=0.3,
-                        help='box NMS IoU threshold; 1 turns NMS off (default 0.3)')
+                        help='keep boxes of these category ids only (a one-stage '
+                        "detector's people are 0)")
+    parser.add_argument('--bbox-thr', type=float, help='drop boxes scoring at most this '
+                        "(default 0.3; a one-stage --pose2d model: its config's score_thr)")
+    parser.add_argument('--nms-thr', type=float, help='box NMS IoU threshold; 1 turns NMS '
+                        "off (default 0.3; a one-stage --pose2d model: its config's nms_thr)")
     parser.add_argument('--vis-out-dir', default='', help='write drawn pictures here')
     parser.add_argument('--pred-out-dir', default='', help='write JSON predictions here')
     parser.add_argument('--show', action='store_true', help='show pictures in a window')
@@ -57,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     inferencer = PoseInferencer(
         args.pose2d, args.pose2d_weights, device=args.device, backend=args.backend,
-        det_model=args.det_model, det_cat_ids=args.det_cat_ids,
+        det_model=args.det_model, det_weights=args.det_weights,
+        det_cat_ids=args.det_cat_ids,
         show_progress=not args.no_progress, cfg_options=parse_cfg_options(args.cfg_options) or None,
         num_threads=args.threads)
     frames = instances = 0

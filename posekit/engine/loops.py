@@ -271,12 +271,24 @@ class EpochBasedTrainLoop(_TrainLoop):
         for module in unwrap_model(runner.model).modules():
             if callable(getattr(module, 'set_epoch', None)):
                 module.set_epoch(self.epoch, self.max_epochs)
-        done = self.iter - self.epoch * len(self.dataloader)  # > 0 after a mid-epoch resume
+        done = self._done_in_epoch()  # > 0 after a mid-epoch resume
+        runner.message_hub.update_info('train_epoch_start', [self.epoch, self.iter - done])
         self._skip_samples(done)
         for batch_idx, data_batch in enumerate(self.dataloader, start=max(done, 0)):
             self.run_iter(batch_idx, data_batch)
         runner.call_hook('after_train_epoch')
         self.epoch += 1
+
+    def _done_in_epoch(self) -> int:
+        """Batches of the current epoch already run: 0 unless resumed from a
+        checkpoint written mid-epoch. Read from where the epoch started
+        (``train_epoch_start`` in the runtime info), not from ``epoch *
+        len(dataloader)``: a mode-switch hook may have changed the loader's
+        length at an earlier epoch."""
+        start = self.runner.message_hub.get_info('train_epoch_start')
+        if start is None:  # a checkpoint of an older posekit
+            return self.iter - self.epoch * len(self.dataloader)
+        return self.iter - int(start[1]) if int(start[0]) == self.epoch else 0
 
     def _where(self, batch_idx: int) -> str:
         return (f'iteration {self.iter + 1} (epoch {self.epoch + 1}, batch '

@@ -28,7 +28,14 @@ Outputs, named after the head's raw output:
 - ``heatmaps (N, K, H', W')``, ``tags (N, K*L, H', W')``:
   AssociativeEmbeddingHead;
 - ``heatmaps (N, K+1, H', W')`` (root map last), ``displacements
-  (N, 2K, H', W')``: DEKRHead.
+  (N, 2K, H', W')``: DEKRHead;
+- one-stage heads (YOLOXPoseHead, RTMOHead): the graph goes on to decode
+  every prior point, up to (not including) the selection of people, after
+  ``switch_to_deploy`` of the submodules (as MMPose's deploy form):
+  ``bboxes (N, P, 4)``, ``scores (N, P, C)``, ``keypoints (N, P, K, 2)``,
+  ``keypoint_scores (N, P, K)``, see :mod:`posekit.models.onestage_deploy`
+  (metadata ``onestage``: true). Their size factor is also a multiple of
+  the largest feature stride.
 
 Bottom-up heads whose results need more than the config and this file are
 refused (ValueError): CIDHead (its decoding runs the head's own modules)
@@ -65,6 +72,7 @@ import contextlib
 import inspect
 import json
 import logging
+import math
 import os
 import warnings
 from typing import Any, Mapping, Sequence
@@ -78,6 +86,8 @@ from posekit.fileio import atomic_write
 from posekit.models.builder import (DEFAULT_SIZE_FACTOR, build_inference_model,
                                     config_input_size, config_size_factor,
                                     onnx_decoding_problem)
+from posekit.models.onestage_deploy import (ONESTAGE_OUTPUTS, OneStageDecoded, deploy_copy,
+                                            is_onestage, onestage_problem)
 from posekit.models.onnx_spec import INPUT_NAME, import_optional, preprocess_metadata
 
 NATIVE_OPSET = 18  # what the dynamo exporter writes without conversion
@@ -145,13 +155,16 @@ def export_onnx(model_or_config: nn.Module | str | os.PathLike | Config,
     example = torch.randn((batch, ) + shape[1:],
                           generator=torch.Generator().manual_seed(0)
                           ).to(device)
-    network = _TensorMode(model)
+    onestage = is_onestage(model.head)
+    network = OneStageDecoded(deploy_copy(model)) if onestage else \
+        _TensorMode(model)
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
             outputs = network(example)
-        names, output_type = output_names(model.head, outputs)
+        names, output_type = (list(ONESTAGE_OUTPUTS), 'sequence') if \
+            onestage else output_names(model.head, outputs)
         proto = _dynamo_export(network, example, names, opset,
                                _dynamic_shapes(dynamic_batch, size_factor),
                                verbose)
@@ -178,6 +191,8 @@ def export_onnx(model_or_config: nn.Module | str | os.PathLike | Config,
         metadata.update(num_keypoints=int(model.head.num_keypoints),
                         data_mode='bottomup', dynamic_size=True,
                         size_factor=size_factor)
+    if onestage:
+        metadata.update(onestage=True)
     _set_metadata(proto, metadata)
     onnx.checker.check_model(proto, full_check=True)
     with atomic_write(output, 'wb') as f:
@@ -246,8 +261,17 @@ def bottomup_size_factor(model: nn.Module) -> int | None:
     if problem is not None:
         raise ValueError(f'cannot export this bottom-up model to ONNX: '
                          f'{problem}')
-    return config_size_factor(getattr(model, 'cfg', None)) or \
+    factor = config_size_factor(getattr(model, 'cfg', None)) or \
         DEFAULT_SIZE_FACTOR
+    if is_onestage(model.head):
+        problem = onestage_problem(model.head)
+        if problem is not None:
+            raise ValueError(f'cannot export this one-stage model to ONNX: '
+                             f'{problem}')
+        # every level's map must tile the input for the priors to be right
+        factor = math.lcm(factor, *(int(s) for s in
+                                    model.head.featmap_strides))
+    return factor
 
 
 # ----------------------------------------------------------------- helpers

@@ -3,7 +3,10 @@
 Importing this package imports every subpackage, which registers each
 component in ``posekit.registry.MODELS``. ``builder`` builds a model from a
 config and loads its checkpoint (the core of ``posekit.apis.init_model``);
-``onnx_spec`` is what the ONNX exporter and the ONNX Runtime backend agree on.
+``onnx_spec`` is what the ONNX exporter and the ONNX Runtime backend agree on
+(``onestage_deploy``: the decoded graph of one-stage models, for both).
 """
 from . import (backbones, builder, data_preprocessors, distillers,  # noqa: F401
-               heads, losses, necks, onnx_spec, pose_estimators, utils)
+               heads, losses, necks, onestage_deploy, onnx_spec, pose_estimators,
+               utils)
+from . import task_modules  # noqa: F401  (registers TASK_UTILS)

@@ -47,6 +47,8 @@ BOTTOM_UP = {
                                  decode_keypoint_order=list(range(K))),
     'SPR': dict(input_size=INPUT, heatmap_size=HEATMAP),
     'DecoupledHeatmap': dict(input_size=INPUT, heatmap_size=HEATMAP),
+    # one-stage annotation processor: tests/codecs/test_annotation_processor.py
+    'YOLOXPoseAnnotationProcessor': dict(input_size=INPUT),
 }
 
 

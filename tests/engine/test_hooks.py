@@ -61,7 +61,7 @@ def test_every_stage_exists_on_the_base_hook():
         'BadCaseAnalysisHook', 'CheckpointHook', 'DistSamplerSeedHook',
         'EMAHook', 'EmptyCacheHook', 'IterTimerHook', 'LoggerHook',
         'ParamSchedulerHook', 'PipelineSwitchHook', 'PoseVisualizationHook',
-        'SyncBuffersHook', 'SyncNormHook']
+        'RTMOModeSwitchHook', 'SyncBuffersHook', 'SyncNormHook', 'YOLOXPoseModeSwitchHook']
 
 
 def test_unknown_hook_arguments_raise():

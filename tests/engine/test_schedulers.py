@@ -296,3 +296,60 @@ def test_converted_schedulers_check_their_values_with_the_config_path():
     with config_path(cfg, 'param_scheduler'), pytest.raises(ConfigTypeError) as info:
         build_param_schedulers(wrapper, cfg, epoch_length=4, max_epochs=3)
     assert str(info.value).startswith("param_scheduler[1].T_max: 'x' is a str, expected")
+
+
+RTMO_S = [  # param_scheduler of MMPose's rtmo-s_8xb32-600e_coco-640x640.py
+    dict(type='QuadraticWarmupLR', by_epoch=True, begin=0, end=5, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min=0.0002, begin=5, T_max=280, end=280,
+         by_epoch=True, convert_to_iter_based=True),
+    dict(type='ConstantLR', by_epoch=True, factor=2.5, begin=280, end=281),
+    dict(type='CosineAnnealingLR', eta_min=0.0002, begin=281, T_max=300, end=580,
+         by_epoch=True, convert_to_iter_based=True),
+    dict(type='ConstantLR', by_epoch=True, factor=1, begin=580, end=600)]
+
+
+def test_rtmo_s_schedule_shape():
+    """RTMO-s over 600 epochs of L = 4 iterations, AdamW lr 0.004, and a
+    second group at lr_mult 0.05 (``neck.encoder``: 0.0002, the cosine floor).
+
+    - iterations [0, 20): quadratic warm-up, ``base * ((i + 1) / 20)**2``;
+    - [20, 1120): cosine from the base to 2e-4 over T_max = 280 * L = 1120
+      iterations, cut at its end: iteration 1119 is still above the floor;
+    - epoch 280 (iterations 1120-1123): the epoch-based ConstantLR multiplies
+      the last value by 2.5 after epoch 279 and never divides it back;
+    - [1124, 2320): a second cosine from that value v1 (it chains from the
+      current value, not the base) to 2e-4 over T_max = 1200 iterations;
+    - [2320, 2400): ConstantLR(factor=1) keeps the last value.
+    The whole sequence (both groups, every iteration) is equal, float for
+    float, to MMEngine 0.10.7's with MMPose 1.3.2's schedulers for this and
+    the other RTMO / YOLOX-Pose configs (checked outside the suite).
+    """
+    base, floor, L = 0.004, 0.0002, 4
+    wrapper = make_wrapper((base, base * 0.05), torch.optim.AdamW)
+    scheds = build_param_schedulers(wrapper, RTMO_S, L, max_epochs=600)
+    lrs = []
+    for _ in range(600):
+        for _ in range(L):
+            lrs.append([g['lr'] for g in wrapper.optimizer.param_groups])
+            step_iter_schedulers(scheds)
+        step_epoch_schedulers(scheds)
+    assert len(lrs) == 2400
+
+    def cosine(top, t, t_max):
+        return floor + (top - floor) * (1 + math.cos(math.pi * t / t_max)) / 2
+
+    for i in (0, 1, 10, 19):
+        assert lrs[i][0] == pytest.approx(base * ((i + 1) / 20)**2, rel=1e-9)
+        assert lrs[i][1] == pytest.approx(base * 0.05 * ((i + 1) / 20)**2, rel=1e-9)
+    for i in (20, 21, 500, 1119):
+        assert lrs[i] == [pytest.approx(cosine(base, i - 20, 1120), rel=1e-9),
+                          pytest.approx(floor, rel=1e-9)]
+    last = cosine(base, 1099, 1120)
+    assert last > floor * 1.01  # cut before the floor
+    v1 = [2.5 * last, 2.5 * floor]
+    for i in (1120, 1123, 1124):
+        assert lrs[i] == pytest.approx(v1, rel=1e-9)
+    for i in (1125, 1700, 2319):
+        assert lrs[i] == pytest.approx([cosine(v, i - 1124, 1200) for v in v1], rel=1e-9)
+    end = [cosine(v, 1195, 1200) for v in v1]
+    assert lrs[2320] == lrs[2399] == pytest.approx(end, rel=1e-9)

@@ -60,6 +60,9 @@ SMALL = {
     'CSPNeXt': (dict(type='CSPNeXt', deepen_factor=0.167, widen_factor=0.125,
                      out_indices=(0, 1, 2, 3, 4)),
                 [(8, 32, 32), (16, 16, 16), (32, 8, 8), (64, 4, 4), (128, 2, 2)]),
+    'CSPDarknet': (dict(type='CSPDarknet', deepen_factor=0.33, widen_factor=0.125,
+                        out_indices=(0, 1, 2, 3, 4)),
+                   [(8, 32, 32), (16, 16, 16), (32, 8, 8), (64, 4, 4), (128, 2, 2)]),
 }
 
 
@@ -136,6 +139,14 @@ REFERENCE = {
     'cspnext-P6-dw': (dict(type='mmdet.CSPNeXt', arch='P6', deepen_factor=0.33, widen_factor=0.25,
                            use_depthwise=True, out_indices=(0, 1, 2, 3, 4, 5)), 358, 722600,
                       '9ad7728066000132', {'stage5.0.depthwise_conv.conv.weight': (192, 1, 3, 3)}),
+    'yolox-s': (dict(type='CSPDarknet', deepen_factor=0.33, widen_factor=0.5), 210, 4212672,
+                'a6a4c935c13adad0', {'stem.conv.conv.weight': (32, 12, 3, 3),
+                                     'stage4.1.conv2.conv.weight': (512, 1024, 1, 1)}),
+    'yolox-l': (dict(type='CSPDarknet'), 402, 27075968, '91c269f1755c44d1',
+                {'stage3.1.blocks.8.conv2.bn.running_var': (256,)}),
+    'cspdarknet-P6-dw': (dict(type='CSPDarknet', arch='P6', deepen_factor=0.33, widen_factor=0.25,
+                              use_depthwise=True, out_indices=(0, 1, 2, 3, 4, 5)), 330, 597792,
+                         '024a9a88d29f41cf', {}),
 }
 
 
@@ -184,6 +195,10 @@ GOLDEN_CFGS = {
     'cspnext': dict(type='mmdet.CSPNeXt', deepen_factor=0.167, widen_factor=0.125),
     'cspnext-p6-dw': dict(type='mmdet.CSPNeXt', arch='P6', deepen_factor=0.167, widen_factor=0.125,
                           use_depthwise=True, out_indices=(5,)),
+    'cspdarknet': dict(type='CSPDarknet', deepen_factor=0.33, widen_factor=0.125,
+                       out_indices=(1, 2, 3, 4)),
+    'cspdarknet-p6-dw': dict(type='CSPDarknet', arch='P6', deepen_factor=0.33, widen_factor=0.125,
+                             use_depthwise=True, out_indices=(5,), spp_kernal_sizes=(3, 5)),
 }
 GOLDEN_INDICES = (0, 7, 101, 555)
 # MMPose's outputs for fill_deterministic weights and golden_input(), eval mode:
@@ -196,6 +211,8 @@ GOLDEN = {
     'mobilenetv2': [((1, 8, 8, 8), -2.596616, 8.1192563, (-1.2840548, 2.0063207, -12.883707, -8.6392651)), ((1, 1280, 2, 2), 1.0362171, 1.4105205, (0.0, 0.7271898, 5.5725689, 0.524528))],  # noqa: E501
     'cspnext': [((1, 32, 8, 8), 0.016013, 0.1029774, (0.0479786, 0.0479566, 0.0401336, 0.250601)), ((1, 64, 4, 4), 0.0293431, 0.1641231, (0.0455749, 0.0452925, -0.1713568, 0.124918)), ((1, 128, 2, 2), 0.0425269, 0.2064146, (0.119478, -0.1538406, -0.1272606, -0.0316991))],  # noqa: E501
     'cspnext-p6-dw': [((1, 128, 1, 1), 28.3581981, 37.8401084, (-0.0, -1.28e-05, 57.0064545, -0.0))],
+    'cspdarknet': [((1, 16, 16, 16), -0.012277, 0.1505641, (0.2086322, 0.154587, -0.0953989, -0.1905957)), ((1, 32, 8, 8), 0.0277711, 0.1912753, (0.0283669, 0.0305737, -0.0612567, 0.422026)), ((1, 64, 4, 4), 0.0291199, 0.1763277, (0.4655652, 0.491697, -0.1370464, 0.5031053)), ((1, 128, 2, 2), 0.1203104, 0.3894401, (0.147578, -0.106329, -0.0959266, 0.8369866))],  # noqa: E501
+    'cspdarknet-p6-dw': [((1, 128, 1, 1), 20112.575379, 26761.1328434, (1335.8823242, -0.0, 35925.78125, 55173.359375))],  # noqa: E501
 }
 
 

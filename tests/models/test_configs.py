@@ -59,6 +59,8 @@ def _expected_shapes(codec, num_keypoints):
         return None  # (2, K, 2) or (2, K, 4) with RLE's sigmas
     if kind == 'AssociativeEmbedding':  # heatmaps and tags at stride 4
         return [(2, num_keypoints, h // 4, w // 4)] * 2
+    if kind == 'YOLOXPoseAnnotationProcessor':
+        return 'per level'  # one-stage heads: per output a map per stride
     raise AssertionError(f'unknown codec {kind} in a config')
 
 
@@ -102,9 +104,7 @@ def test_config_builds_and_runs(path, monkeypatch):
     for sample in samples:
         pred = sample.pred_instances
         if bottomup:   # any number of people, at most the decoder's limit
-            limit = cfg.model.head.decoder.decode_max_instances
             assert pred.keypoints.shape[1:] == (num_keypoints, 2)
-            assert len(pred.keypoints) <= limit
             assert pred.keypoint_scores.shape == pred.keypoints.shape[:2]
             assert np.isfinite(pred.keypoints).all()
             h, w = sample.ori_shape
@@ -112,7 +112,14 @@ def test_config_builds_and_runs(path, monkeypatch):
             x0, y0 = sample.input_center - sample.input_scale / 2
             x1, y1 = sample.input_center + sample.input_scale / 2
             assert x0 <= 0 and y0 <= 0 and x1 >= w - 1 and y1 >= h - 1
-            assert ((pred.keypoints >= (x0, y0)) & (pred.keypoints <= (x1, y1))).all()
+            inside = ((pred.keypoints >= (x0, y0)) & (pred.keypoints <= (x1, y1))).all()
+            if 'decoder' in cfg.model.head:   # heatmap peaks
+                assert len(pred.keypoints) <= cfg.model.head.decoder.decode_max_instances
+                assert inside
+            else:   # one-stage: boxes clipped to the input; one per person
+                assert pred.bboxes.shape == (len(pred.keypoints), 4)
+                corners = pred.bboxes.reshape(-1, 2, 2)
+                assert ((corners >= (x0, y0)) & (corners <= (x1, y1))).all()
             continue
         assert pred.keypoints.shape == (1, num_keypoints, 2)
         assert pred.keypoint_scores.shape == (1, num_keypoints)
@@ -134,7 +141,14 @@ def test_config_builds_and_runs(path, monkeypatch):
     if bottomup:   # the val pipeline's input size, not the codec's
         codec['input_size'] = tuple(data['inputs'].shape[:1:-1])
     expected = _expected_shapes(codec, num_keypoints)
-    if expected is None:
+    if expected == 'per level':
+        strides = cfg.model.head.featmap_strides
+        h, w = data['inputs'].shape[2:]
+        assert sum(bool(maps) for maps in outs) >= 4  # RTMO's objectness: []
+        for level_maps in filter(None, outs):
+            assert [(o.shape[0], ) + tuple(o.shape[2:]) for o in level_maps] == [
+                (2, h // s, w // s) for s in strides]
+    elif expected is None:
         assert outs[0].shape[:2] == (2, num_keypoints)
         assert outs[0].shape[2] in (2, 4)
     else:

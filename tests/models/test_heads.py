@@ -108,7 +108,9 @@ def build(name, **overrides):
 # tests live in another file, which must build them by name.
 TESTED_ELSEWHERE = {'CIDHead': 'test_cid_head.py',
                     'AssociativeEmbeddingHead': 'test_bottomup_heads.py',
-                    'DEKRHead': 'test_bottomup_heads.py'}
+                    'DEKRHead': 'test_bottomup_heads.py',
+                    'RTMOHead': 'test_onestage_heads.py',
+                    'YOLOXPoseHead': 'test_onestage_heads.py'}
 
 
 def test_cases_cover_every_registered_head():

@@ -254,6 +254,10 @@ def test_bottomup_get_heatmap_mask_decodes_crowd_rle():
     np.testing.assert_array_equal(out, expected)
     empty = BottomupGetHeatmapMask()(dict(img_shape=(4, 5)))['heatmap_mask']
     np.testing.assert_array_equal(empty, np.ones((4, 5), bool))
+    # CrowdPose annotations have no segmentation: their None is skipped
+    out = BottomupGetHeatmapMask(get_invalid=True)(dict(
+        img_shape=(4, 5), invalid_segs=[None, rle, None]))['heatmap_mask']
+    np.testing.assert_array_equal(out, expected)
 
 
 def test_pack_pose_inputs_bottomup_pyramid_levels_and_instances():

@@ -53,6 +53,11 @@ VALUE_TESTS = {
         'test_one_to_one_mapping_copies_and_marks_weights'],
     'LoadImage': [
         'transforms/test_loading.py::test_channel_order_is_bgr'],
+    'Mosaic': [
+        'transforms/test_mix_img_transforms.py::'
+        'test_mosaic_places_points_by_the_formula',
+        'transforms/test_mix_img_transforms.py::'
+        'test_mosaic_draw_order_follows_mmpose'],
     'PackPoseInputs': [
         'transforms/test_formatting.py::test_inputs_tensor',
         'transforms/test_formatting.py::test_data_sample_contents'],
@@ -72,6 +77,9 @@ VALUE_TESTS = {
     'TopdownAffine': [
         'transforms/test_topdown_affine.py::'
         'test_centre_maps_to_input_centre_and_shape'],
+    'YOLOXMixUp': [
+        'transforms/test_mix_img_transforms.py::'
+        'test_yolox_mixup_weights_and_geometry'],
     'YOLOXHSVRandomAug': [
         'transforms/test_color_transforms.py::'
         'test_yolox_hsv_matches_direct_arithmetic',

@@ -43,6 +43,11 @@ ARGS = {
                                  scale_prob=0., rotate_prob=0.),
     'BottomupResize': dict(input_size=(64, 64), resize_mode='fit'),
     'BottomupGetHeatmapMask': {},
+    # mixing needs other samples of a dataset: here only prob=0 (the sample
+    # passes untouched); tests/transforms/test_mix_img_transforms.py has
+    # their values
+    'Mosaic': dict(img_scale=(64, 64), prob=0.0),
+    'YOLOXMixUp': dict(img_scale=(64, 64), prob=0.0),
 }
 
 # the keys each transform adds or changes on the common sample
@@ -69,6 +74,8 @@ CHANGES = {
     'BottomupResize': {'img', 'img_shape', 'input_size', 'input_center',
                        'input_scale', 'aug_scale'},
     'BottomupGetHeatmapMask': {'heatmap_mask'},
+    'Mosaic': set(),
+    'YOLOXMixUp': set(),
 }
 
 # a container: the transforms it runs say what they read and write
@@ -272,6 +279,12 @@ def _check_heatmap_mask(out, sample):
     np.testing.assert_array_equal(out['heatmap_mask'], np.ones((H, W), bool))
 
 
+def _check_unchanged(out, sample):
+    """prob=0: the very sample, every value as it was."""
+    assert set(out) == set(sample)
+    assert all(_equal(out[k], sample[k]) for k in sample)
+
+
 CHECKS = {
     'Albumentation': _check_color, 'Compose': _check_center_scale,
     'LoadImage': _check_load, 'GetBBoxCenterScale': _check_center_scale,
@@ -284,6 +297,7 @@ CHECKS = {
     'BottomupRandomAffine': _check_bottomup_affine,
     'BottomupResize': _check_bottomup_resize,
     'BottomupGetHeatmapMask': _check_heatmap_mask,
+    'Mosaic': _check_unchanged, 'YOLOXMixUp': _check_unchanged,
 }
 
 

@@ -10,6 +10,7 @@ from .filtering import FilterAnnotations
 from .topdown_transforms import TopdownAffine
 from .bottomup_transforms import BottomupRandomAffine, BottomupResize
 from .bottomup_mask import BottomupGetHeatmapMask
+from .mix_img_transforms import Mosaic, YOLOXMixUp
 from .generate_target import GenerateTarget
 from .formatting import PackPoseInputs
 
@@ -18,4 +19,4 @@ __all__ = ['Compose', 'KeypointConverter', 'LoadImage', 'GetBBoxCenterScale',
            'Albumentation', 'PhotometricDistortion', 'YOLOXHSVRandomAug',
            'FilterAnnotations', 'TopdownAffine', 'GenerateTarget',
            'PackPoseInputs', 'BottomupRandomAffine', 'BottomupResize',
-           'BottomupGetHeatmapMask']
+           'BottomupGetHeatmapMask', 'Mosaic', 'YOLOXMixUp']

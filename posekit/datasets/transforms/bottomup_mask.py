@@ -37,7 +37,8 @@ class BottomupGetHeatmapMask:
     Required Keys:
         - img_shape (tuple[int, int]): ``(h, w)`` of the annotation space.
         - invalid_segs (list, optional): COCO segmentations (polygon lists
-          or RLE dicts). Missing or empty: nothing is invalid.
+          or RLE dicts; None, for an annotation without one, is skipped).
+          Missing or empty: nothing is invalid.
         - warp_mat (np.ndarray, optional): (2, 3) affine or (3, 3)
           perspective matrix, image -> input; needs ``input_size``.
         - input_size (tuple[int, int], optional): ``(w, h)``.
@@ -87,8 +88,9 @@ def segs_to_mask(segs: Sequence, img_shape: tuple[int, int]) -> np.ndarray:
     """Union of COCO segmentations as an ``(h, w)`` uint8 0/1 mask.
 
     Args:
-        segs (Sequence): Per object, a list of polygons ``[x1, y1, x2, ...]``
-            or an RLE dict (``counts`` a list: uncompressed, or a string).
+        segs (Sequence): Per object, a list of polygons ``[x1, y1, x2, ...]``,
+            an RLE dict (``counts`` a list: uncompressed, or a string) or
+            None (no segmentation: skipped).
         img_shape (tuple[int, int]): ``(h, w)`` in pixels.
     """
     h, w = int(img_shape[0]), int(img_shape[1])
@@ -98,6 +100,10 @@ def segs_to_mask(segs: Sequence, img_shape: tuple[int, int]) -> np.ndarray:
     from faster_coco_eval.core import mask as mask_api
     rles = []
     for seg in segs:
+        if seg is None:
+            # an annotation without a segmentation (all of CrowdPose's): nothing
+            # to draw; MMPose skips it too
+            continue
         if isinstance(seg, (list, tuple)):
             rles.extend(mask_api.frPyObjects(list(seg), h, w))
         elif isinstance(seg, dict) and isinstance(seg.get('counts'), list):

@@ -5,6 +5,7 @@ from .ema_hook import (BaseAveragedModel, EMAHook, ExpMomentumEMA,
                        ExponentialMovingAverage)
 from .hook import PRIORITIES, Hook, get_priority
 from .logger_hook import LoggerHook
+from .mode_switch_hooks import RTMOModeSwitchHook, YOLOXPoseModeSwitchHook
 from .runtime_hooks import (DistSamplerSeedHook, EmptyCacheHook, IterTimerHook,
                             ParamSchedulerHook, PipelineSwitchHook,
                             SyncBuffersHook, SyncNormHook)
@@ -15,5 +16,6 @@ __all__ = [
     'DistSamplerSeedHook', 'EMAHook', 'EmptyCacheHook', 'ExpMomentumEMA',
     'ExponentialMovingAverage', 'Hook', 'IterTimerHook', 'LoggerHook',
     'PRIORITIES', 'ParamSchedulerHook', 'PipelineSwitchHook',
-    'PoseVisualizationHook', 'SyncBuffersHook', 'SyncNormHook', 'get_priority'
+    'PoseVisualizationHook', 'RTMOModeSwitchHook', 'SyncBuffersHook', 'SyncNormHook',
+    'YOLOXPoseModeSwitchHook', 'get_priority'
 ]

@@ -1,14 +1,16 @@
 """Small hooks: timing, LR schedules, sampler epochs, buffer syncing, caches, pipelines."""
 from __future__ import annotations
 
+import copy
 import time
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 
 from posekit.registry import HOOKS
 from ..dataloader import unwrap_dataset
 from ..dist import all_reduce_mean, is_distributed, unwrap_model
+from ..loops import EpochBasedTrainLoop
 from .hook import Hook
 
 
@@ -170,6 +172,65 @@ class EmptyCacheHook(Hook):
         self._on_after_epoch(runner)
 
 
+def switch_train_data(runner, pipeline: Sequence[Any] | None = None,
+                      dataset: Mapping | None = None) -> None:
+    """Give the training loader a new pipeline, or a new dataset.
+
+    Without ``dataset``, the pipeline of the loader's dataset is replaced in
+    place (mmdet's ``PipelineSwitchHook``). With ``dataset`` (a dataset
+    config; ``pipeline``, if given, replaces its own), the loader is rebuilt
+    from the run's ``train_dataloader`` config with that dataset (MMPose's
+    ``YOLOXPoseModeSwitchHook``); an epoch-based loop then counts its
+    remaining epochs at the new loader's length (``runner.max_iters``).
+
+    Persistent workers keep a copy of the old dataset, so they are shut
+    down; the next epoch starts new ones.
+
+    Args:
+        runner (Runner): The run; its ``train_loop.dataloader`` changes.
+        pipeline (list[dict | Callable], optional): The new transforms.
+        dataset (Mapping, optional): The new dataset's config.
+    """
+    from posekit.datasets.transforms import Compose
+    loop = runner.train_loop
+    old = loop.dataloader
+    if dataset is None:
+        target = unwrap_dataset(old.dataset)
+        if not hasattr(target, 'pipeline'):
+            raise TypeError(f'cannot switch the pipeline of a {type(target).__name__}: '
+                            'it has no "pipeline" attribute')
+        target.pipeline = Compose(list(pipeline or ()))
+        _stop_workers(old)
+        return
+    loader_cfg = runner._train[0]  # the train_dataloader config the loop was built from
+    if not isinstance(loader_cfg, Mapping):
+        raise TypeError('switching to a new training dataset rebuilds the loader from '
+                        'the train_dataloader config; it was given as a built '
+                        f'{type(loader_cfg).__name__}')
+    cfg = copy.deepcopy(dict(loader_cfg))
+    cfg['dataset'] = copy.deepcopy(dict(dataset))
+    if pipeline is not None:
+        cfg['dataset']['pipeline'] = copy.deepcopy(list(pipeline))
+    new = runner.build_dataloader(cfg)
+    if hasattr(new.sampler, 'set_epoch'):  # whatever the order of the sampler-seed hook
+        new.sampler.set_epoch(runner.epoch)
+    _stop_workers(old)
+    loop.dataloader = new
+    if isinstance(loop, EpochBasedTrainLoop):
+        loop.max_iters = loop.iter + (loop.max_epochs - loop.epoch) * len(new)
+
+
+def _stop_workers(loader) -> None:
+    """Shut down a loader's persistent workers (they hold the old dataset);
+    its next iteration starts new ones."""
+    iterator = getattr(loader, '_iterator', None)
+    if iterator is not None:
+        shutdown = getattr(iterator, '_shutdown_workers', None)
+        if shutdown is not None:
+            shutdown()
+        loader._iterator = None
+
+
 @HOOKS.register_module()
 class PipelineSwitchHook(Hook):
     """Replaces the training pipeline from epoch ``switch_epoch`` on (RTMPose
@@ -191,13 +252,7 @@ class PipelineSwitchHook(Hook):
     def before_train_epoch(self, runner):
         if self._switched or runner.epoch < self.switch_epoch:
             return
-        from posekit.datasets.transforms import Compose
-        loader = runner.train_dataloader
-        unwrap_dataset(loader.dataset).pipeline = Compose(self.switch_pipeline)
-        # a persistent worker keeps the old pipeline: drop the iterator so the
-        # next epoch starts new workers with the new one
-        if getattr(loader, 'persistent_workers', False):
-            loader._iterator = None
+        switch_train_data(runner, pipeline=self.switch_pipeline)
         runner.logger.info('PipelineSwitchHook: switched the training pipeline '
                            'at epoch %d', runner.epoch + 1)
         self._switched = True

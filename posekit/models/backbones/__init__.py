@@ -1,8 +1,9 @@
 """posekit.models.backbones: each module is imported here, which registers it."""
 from .base_backbone import BaseBackbone
+from .csp_darknet import CSPDarknet
 from .cspnext import CSPNeXt
 from .hrnet import HRNet
 from .mobilenet_v2 import MobileNetV2
 from .resnet import ResNet, ResNetV1d
 
-__all__ = ['BaseBackbone', 'CSPNeXt', 'HRNet', 'MobileNetV2', 'ResNet', 'ResNetV1d']
+__all__ = ['BaseBackbone', 'CSPDarknet', 'CSPNeXt', 'HRNet', 'MobileNetV2', 'ResNet', 'ResNetV1d']

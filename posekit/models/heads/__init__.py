@@ -10,12 +10,14 @@ from .legacy import upgrade_legacy_head_keys, upgrade_legacy_keys
 from .regression_head import RegressionHead, RLEHead
 from .rtmcc_block import RTMCCBlock, Scale, ScaleNorm, rope
 from .rtmcc_head import RTMCCHead
+from .rtmo_head import RTMOHead
 from .simcc_head import SimCCHead
+from .yoloxpose_head import YOLOXPoseHead
 
 __all__ = [
     'AssociativeEmbeddingHead', 'BaseHead', 'CIDHead', 'CPMHead',
     'DEKRHead', 'DSNTHead', 'HeatmapHead',
     'IntegralRegressionHead', 'RegressionHead', 'RLEHead', 'RTMCCBlock',
-    'RTMCCHead', 'Scale', 'ScaleNorm', 'SimCCHead', 'ViPNASHead', 'rope',
+    'RTMCCHead', 'RTMOHead', 'Scale', 'ScaleNorm', 'SimCCHead', 'ViPNASHead', 'YOLOXPoseHead', 'rope',
     'upgrade_legacy_head_keys', 'upgrade_legacy_keys'
 ]

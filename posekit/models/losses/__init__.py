@@ -1,6 +1,8 @@
 """posekit.models.losses: each module is imported here, which registers it."""
 from .ae_loss import AssociativeEmbeddingLoss
-from .classification_loss import BCELoss, JSDiscretLoss, KLDiscretLoss
+from .bbox_loss import IoULoss
+from .classification_loss import (BCELoss, JSDiscretLoss, KLDiscretLoss,
+                                  MLECCLoss, VariFocalLoss)
 from .contrastive_loss import InfoNCELoss
 from .distill_loss import FeaLoss, KDLoss
 from .heatmap_loss import (AdaptiveWingLoss, CombinedTargetMSELoss,
@@ -8,12 +10,14 @@ from .heatmap_loss import (AdaptiveWingLoss, CombinedTargetMSELoss,
                            KeypointOHKMMSELoss)
 from .loss_wrappers import CombinedLoss, MultipleLossWrapper
 from .realnvp import RealNVP
-from .regression_loss import (L1Loss, MSELoss, RLELoss, SmoothL1Loss,
-                              SoftWeightSmoothL1Loss, SoftWingLoss, WingLoss)
+from .regression_loss import (L1Loss, MSELoss, OKSLoss, RLELoss,
+                              SmoothL1Loss, SoftWeightSmoothL1Loss,
+                              SoftWingLoss, WingLoss)
 
 __all__ = [
     'AdaptiveWingLoss', 'AssociativeEmbeddingLoss', 'BCELoss', 'CombinedLoss', 'CombinedTargetMSELoss',
-    'FeaLoss', 'FocalHeatmapLoss', 'InfoNCELoss', 'JSDiscretLoss', 'KDLoss', 'KLDiscretLoss', 'KeypointMSELoss', 'KeypointOHKMMSELoss',
-    'L1Loss', 'MSELoss', 'MultipleLossWrapper', 'RealNVP', 'RLELoss',
-    'SmoothL1Loss', 'SoftWeightSmoothL1Loss', 'SoftWingLoss', 'WingLoss'
+    'FeaLoss', 'FocalHeatmapLoss', 'InfoNCELoss', 'IoULoss', 'JSDiscretLoss', 'KDLoss', 'KLDiscretLoss', 'KeypointMSELoss', 'KeypointOHKMMSELoss',
+    'L1Loss', 'MLECCLoss', 'MSELoss', 'MultipleLossWrapper', 'OKSLoss',
+    'RealNVP', 'RLELoss',
+    'SmoothL1Loss', 'SoftWeightSmoothL1Loss', 'SoftWingLoss', 'VariFocalLoss', 'WingLoss'
 ]

@@ -1,11 +1,16 @@
-"""Losses on distributions: SimCC vectors, DSNT heatmaps, binary labels."""
+"""Losses on distributions: SimCC vectors, DSNT heatmaps, binary labels,
+scores (varifocal), coordinate classification (MLE-CC)."""
 from typing import Optional, Sequence, Tuple
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from posekit.registry import MODELS
-from .utils import expand_weight
+from .utils import (SCALE_MODES, check_choice, expand_weight, reduce_loss,
+                    scale_by_mode)
+
+_REDUCTIONS = ('mean', 'sum', 'none')
 
 
 @MODELS.register_module()
@@ -150,4 +155,116 @@ class BCELoss(nn.Module):
             loss = loss.sum()
         elif self.reduction == 'mean':
             loss = loss.mean()
+        return loss * self.loss_weight
+
+
+@MODELS.register_module()
+class VariFocalLoss(nn.Module):
+    """Varifocal loss (Zhang et al., VarifocalNet, CVPR 2021) on logits.
+
+    With ``p = sigmoid(output)`` and ``label = target > 1e-4``, each element
+    costs ``BCE(clip(output, -10, 10), target) * w`` where ``w = alpha *
+    p**gamma`` for negatives and ``w = target`` (the IoU-aware score) for
+    positives; ``w`` is computed from the unclipped logits and is not
+    detached. Then the target weights, inf/NaN set to 0, the reduction and
+    ``loss_weight``.
+
+    Args:
+        use_target_weight (bool): Weight by (N, K) or (N,) weights.
+        loss_weight (float): Factor on the loss.
+        reduction (str): 'mean', 'sum' or 'none'. Defaults to 'mean'.
+        alpha (float): Weight of the negatives. Defaults to 0.75.
+        gamma (float): Focusing power on the negatives. Defaults to 2.
+    """
+
+    def __init__(self, use_target_weight: bool = False,
+                 loss_weight: float = 1., reduction: str = 'mean',
+                 alpha: float = 0.75, gamma: float = 2.0):
+        super().__init__()
+        check_choice('VariFocalLoss', 'reduction', reduction, _REDUCTIONS)
+        self.use_target_weight = use_target_weight
+        self.loss_weight = loss_weight
+        self.reduction = reduction
+        self.alpha = alpha
+        self.gamma = gamma
+
+    def criterion(self, output: Tensor, target: Tensor) -> Tensor:
+        """Element-wise loss of logits ``output`` against scores ``target``."""
+        negative = (target <= 1e-4).to(target)
+        weight = self.alpha * output.sigmoid().pow(self.gamma) * negative \
+            + target
+        # Clipped only inside the BCE: saturated logits give bounded losses.
+        bce = F.binary_cross_entropy_with_logits(
+            output.clip(min=-10, max=10), target, reduction='none')
+        return bce * weight
+
+    def forward(self, output: Tensor, target: Tensor,
+                target_weight: Optional[Tensor] = None) -> Tensor:
+        """output (logits), target (scores in [0, 1]): (N, K) or (N,);
+        target_weight (N, K) or (N,)."""
+        loss = self.criterion(output, target)
+        if self.use_target_weight:
+            if target_weight is None:
+                raise ValueError('VariFocalLoss(use_target_weight=True) needs '
+                                 'target weights')
+            if target_weight.dim() == 1:
+                target_weight = target_weight.unsqueeze(1)
+            loss = loss * target_weight
+        loss = torch.where(torch.isfinite(loss), loss, torch.zeros_like(loss))
+        return reduce_loss(loss, self.reduction) * self.loss_weight
+
+
+@MODELS.register_module()
+class MLECCLoss(nn.Module):
+    """Maximum likelihood loss of coordinate classification (RTMO's DCC).
+
+    ``prob = prod_axes sum_bins(output * target)``: the probability the
+    predicted per-axis distributions give to the target ones, (N, K) or
+    whatever the leading shape is. Then ``1 - prob`` ('linear'),
+    ``1 - prob**2`` ('square') or ``-log(prob + 1e-4)`` ('log'), NaN set
+    to 0, times the target weights (given trailing axes), and the
+    reduction **per instance**: 'mean' and 'sum' reduce all axes but the
+    first, so the result is (N,), not a scalar (as in MMPose).
+
+    Args:
+        reduction (str): 'mean', 'sum' or 'none'. Defaults to 'mean'.
+        mode (str): 'linear', 'square' or 'log'. Defaults to 'log'.
+        use_target_weight (bool): Weight by the target weights.
+        loss_weight (float): Factor on the loss.
+    """
+
+    def __init__(self, reduction: str = 'mean', mode: str = 'log',
+                 use_target_weight: bool = False, loss_weight: float = 1.0):
+        super().__init__()
+        check_choice('MLECCLoss', 'reduction', reduction, _REDUCTIONS)
+        check_choice('MLECCLoss', 'mode', mode, SCALE_MODES)
+        self.reduction = reduction
+        self.mode = mode
+        self.use_target_weight = use_target_weight
+        self.loss_weight = loss_weight
+
+    def forward(self, outputs: Sequence[Tensor], targets: Sequence[Tensor],
+                target_weight: Optional[Tensor] = None) -> Tensor:
+        """outputs, targets: per axis (x, y) (N, K, W_axis) probabilities;
+        target_weight (N, K). Returns (N,) ('mean', 'sum') or (N, K)."""
+        if len(outputs) != len(targets):
+            raise ValueError(f'MLECCLoss: {len(outputs)} outputs but '
+                             f'{len(targets)} targets (one per axis each)')
+        prob = 1.0
+        for out, target in zip(outputs, targets):
+            prob = prob * (out * target).sum(dim=-1)
+        if self.mode == 'log':
+            loss = -torch.log(prob + 1e-4)
+        else:
+            loss = scale_by_mode(prob, self.mode)
+        loss = torch.where(torch.isnan(loss), torch.zeros_like(loss), loss)
+        if self.use_target_weight:
+            if target_weight is None:
+                raise ValueError('MLECCLoss(use_target_weight=True) needs '
+                                 'target weights')
+            loss = loss * expand_weight(target_weight, loss.ndim)
+        if self.reduction == 'sum':
+            loss = loss.flatten(1).sum(dim=1)
+        elif self.reduction == 'mean':
+            loss = loss.flatten(1).mean(dim=1)
         return loss * self.loss_weight

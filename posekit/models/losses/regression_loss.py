@@ -7,9 +7,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from posekit.datasets.metainfo import parse_pose_metainfo
 from posekit.registry import MODELS
 from .realnvp import RealNVP
-from .utils import expand_weight
+from .utils import (SCALE_MODES, check_choice, expand_weight, reduce_loss,
+                    scale_by_mode)
 
 _REDUCTIONS = ('mean', 'sum', 'none')
 
@@ -260,3 +262,73 @@ class SoftWingLoss(nn.Module):
             w = _need_weight(target_weight, 'SoftWingLoss')
             output, target = output * w, target * w
         return self.criterion(output, target) * self.loss_weight
+
+
+@MODELS.register_module()
+class OKSLoss(nn.Module):
+    """Object keypoint similarity loss (YOLO-Pose, Maji et al., 2022).
+
+    Per keypoint, ``d = |output - target|`` (Euclidean, pixels), divided by
+    ``sqrt(area)`` (floored at ``eps``) when ``areas`` are passed and by
+    ``2 * sigma_k`` when the metainfo gives sigmas; ``oks_k = exp(-d**2 /
+    2)``. With weights, ``oks_k`` is multiplied by ``w_k / K`` (or, with
+    ``norm_target_weight``, by ``w_k / max(sum_k w_k, eps)``); then summed
+    over keypoints (without weights the plain sum, which can exceed 1). The
+    instance OKS becomes ``1 - oks`` ('linear'), ``1 - oks**2`` ('square')
+    or ``-log oks`` ('log'), then the reduction and ``loss_weight``.
+
+    The sigmas are a buffer named ``sigmas``, so they appear in the head's
+    state_dict (``loss_oks.sigmas``) as in MMPose checkpoints.
+
+    Args:
+        metainfo (str, optional): Path of a dataset meta file (e.g.
+            ``'configs/_base_/datasets/coco.py'``), read for its ``sigmas``.
+            ``None``: distances are not divided by sigmas.
+        reduction (str): 'mean', 'sum' or 'none' (per instance). Defaults
+            to 'mean'.
+        mode (str): 'linear', 'square' or 'log'. Defaults to 'linear'.
+        eps (float): Floor of ``sqrt(area)`` and of the weight sums.
+        norm_target_weight (bool): Normalise the weights by their sum over
+            keypoints instead of by K. Defaults to False.
+        loss_weight (float): Factor on the loss.
+    """
+
+    def __init__(self, metainfo: Optional[str] = None,
+                 reduction: str = 'mean', mode: str = 'linear',
+                 eps: float = 1e-8, norm_target_weight: bool = False,
+                 loss_weight: float = 1.):
+        super().__init__()
+        check_choice('OKSLoss', 'reduction', reduction, _REDUCTIONS)
+        check_choice('OKSLoss', 'mode', mode, SCALE_MODES)
+        self.reduction = reduction
+        self.mode = mode
+        self.eps = eps
+        self.norm_target_weight = norm_target_weight
+        self.loss_weight = loss_weight
+        if metainfo is not None:
+            sigmas = parse_pose_metainfo(dict(from_file=metainfo))['sigmas']
+            if len(sigmas) == 0:
+                raise ValueError(f'OKSLoss: the metainfo {metainfo!r} defines '
+                                 'no sigmas')
+            self.register_buffer('sigmas', torch.as_tensor(sigmas))
+
+    def forward(self, output: Tensor, target: Tensor,
+                target_weight: Optional[Tensor] = None,
+                areas: Optional[Tensor] = None) -> Tensor:
+        """output, target: (N, K, 2) pixels; target_weight (N, K); areas
+        (N,) pixels squared. Returns (N,) for 'none', else a scalar."""
+        dist = torch.norm(output - target, dim=-1)
+        if areas is not None:
+            dist = dist / areas.pow(0.5).clip(min=self.eps).unsqueeze(-1)
+        if hasattr(self, 'sigmas'):
+            dist = dist / (self.sigmas * 2)
+        oks = torch.exp(-dist.pow(2) / 2)
+        if target_weight is not None:
+            if self.norm_target_weight:
+                norm = target_weight.sum(dim=-1, keepdim=True).clip(
+                    min=self.eps)
+            else:
+                norm = target_weight.size(-1)
+            oks = oks * (target_weight / norm)
+        loss = scale_by_mode(oks.sum(dim=-1), self.mode)
+        return reduce_loss(loss, self.reduction) * self.loss_weight

@@ -94,7 +94,6 @@ class BasePoseEstimator(BaseModule):
         self.dataset_meta: dict | None = None
         self.train_cfg = dict(train_cfg) if train_cfg else {}
         self.test_cfg = dict(test_cfg) if test_cfg else {}
-        _check_test_cfg(self.test_cfg, self.test_cfg_keys, type(self).__name__)
 
         self.backbone = MODELS.build(backbone)
         if neck is not None:
@@ -102,6 +101,10 @@ class BasePoseEstimator(BaseModule):
         if head is not None:
             self.head = MODELS.build(head)
             self.head.test_cfg = dict(self.test_cfg)
+        # one-stage heads (RTMO, YOLOX-Pose) name the extra keys they read
+        known = self.test_cfg_keys + tuple(
+            getattr(getattr(self, 'head', None), 'test_cfg_keys', ()))
+        _check_test_cfg(self.test_cfg, known, type(self).__name__)
         self.register_load_state_dict_pre_hook(_drop_preprocessor_keys)
         if use_syncbn and _world_size() > 1:
             nn.SyncBatchNorm.convert_sync_batchnorm(self)
