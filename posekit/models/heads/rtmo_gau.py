@@ -77,6 +77,8 @@ class GAUEncoder(nn.Module):
         self.beta = nn.Parameter(torch.rand((2, s)))
         self.ln = ScaleNorm(in_token_dims, eps=eps)
         nn.init.xavier_uniform_(self.uv.weight)
+        if act_fn not in ('SiLU', 'ReLU'):
+            raise ValueError(f"act_fn must be 'SiLU' or 'ReLU', got {act_fn!r}")
         self.act_fn = nn.SiLU(True) if act_fn == 'SiLU' else nn.ReLU(True)
         self.shortcut = in_token_dims == out_token_dims
         if self.shortcut:

