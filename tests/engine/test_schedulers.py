@@ -274,7 +274,9 @@ def test_shipped_configs_build_optimizer_and_schedule(path):
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     epochs = cfg.train_cfg.max_epochs
-    n = 20  # iterations per epoch: enough for a 1000-iteration warm-up
+    # iterations per epoch: enough for a 1000-iteration warm-up to end
+    # before a decay that starts at a later epoch (short schedules get more)
+    n = max(20, -(-2000 // epochs))
     scheds = build_param_schedulers(wrapper, cfg.param_scheduler, n,
                                     max_epochs=epochs, max_iters=n * epochs)
     lrs = run(wrapper, scheds, epochs, n)
