@@ -66,6 +66,9 @@ if [ -n "${POSEKIT_QUICKSTART_EPOCHS:-}" ]; then
         # the last epochs without augmentation: at most all but the first
         last=$(( POSEKIT_QUICKSTART_EPOCHS > 3 ? 3 : POSEKIT_QUICKSTART_EPOCHS - 1 ))
         epoch_opts+=("custom_hooks.0.num_last_epochs=$last")
+        # after a few epochs its scores stay under the config's score_thr
+        # (0.1): draw and save what scores above 0.03
+        infer_opts+=(--bbox-thr 0.03)
     fi
 fi
 

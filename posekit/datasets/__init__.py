@@ -5,10 +5,12 @@ from .animal import (AnimalKingdomDataset, AnimalPoseDataset, AP10KDataset,
 from .annotation_checks import InvalidAnnotation, InvalidAnnotationWarning
 from .base_coco_style import BaseCocoStyleDataset
 from .base_dataset import BaseDataset
+from .base_mocap_dataset import BaseMocapDataset
 from .body import (AicDataset, CocoDataset, CrowdPoseDataset, ExlposeDataset,
                    HumanArt21Dataset, HumanArtDataset, JhmdbDataset,
                    MhpDataset, MpiiDataset, MpiiTrbDataset, OCHumanDataset,
                    PoseTrack18Dataset)
+from .body3d import Human36mDataset
 from .dataset_wrappers import CombinedDataset, ConcatDataset, RepeatDataset
 from .face import (AFLWDataset, COFWDataset, CocoWholeBodyFaceDataset,
                    Face300VWDataset, Face300WDataset, Face300WLPDataset,
@@ -25,12 +27,12 @@ __all__ = [
     'DefaultSampler', 'InfiniteSampler',
     'AFLWDataset', 'AP10KDataset', 'ATRWDataset', 'AicDataset',
     'AnimalKingdomDataset', 'AnimalPoseDataset', 'BaseCocoStyleDataset',
-    'BaseDataset', 'COFWDataset', 'CocoDataset', 'CocoWholeBodyDataset',
+    'BaseDataset', 'BaseMocapDataset', 'COFWDataset', 'CocoDataset', 'CocoWholeBodyDataset',
     'CocoWholeBodyFaceDataset', 'CocoWholeBodyHandDataset', 'CombinedDataset',
     'ConcatDataset', 'CrowdPoseDataset', 'DeepFashion2Dataset',
     'DeepFashionDataset', 'ExlposeDataset', 'Face300VWDataset',
     'Face300WDataset', 'Face300WLPDataset', 'FlyDataset', 'FreiHandDataset',
-    'HalpeDataset', 'Horse10Dataset', 'HumanArt21Dataset', 'HumanArtDataset',
+    'HalpeDataset', 'Horse10Dataset', 'Human36mDataset', 'HumanArt21Dataset', 'HumanArtDataset',
     'InvalidAnnotation', 'InvalidAnnotationWarning',
     'InterHand2DDoubleDataset', 'JhmdbDataset', 'LapaDataset', 'LocustDataset',
     'MacaqueDataset', 'MhpDataset', 'MpiiDataset', 'MpiiTrbDataset',

@@ -51,6 +51,37 @@ BOTTOM_UP = {
     'YOLOXPoseAnnotationProcessor': dict(input_size=INPUT),
 }
 
+# pose-lifting codecs (2D -> 3D, extra encode inputs): values in
+# tests/codecs/test_lifting_codecs.py; here build and routing
+LIFTING = {
+    'ImagePoseLifting': dict(num_keypoints=K, remove_root=True),
+    'VideoPoseLifting': dict(num_keypoints=K, normalize_camera=True),
+    'MotionBERTLabel': dict(num_keypoints=K, mode='train'),
+}
+
+
+@pytest.mark.parametrize('name', sorted(LIFTING))
+def test_lifting_codecs_route_every_key(name):
+    """Each output reaches the packed sample: a mapping table, the network
+    input (keypoint_labels) or PackPoseInputs' declared side information."""
+    from posekit.datasets.transforms.formatting import CODEC_SIDE_INFO
+    codec = KEYPOINT_CODECS.build(dict(type=name, **LIFTING[name]))
+    rng = np.random.default_rng(0)
+    camera = dict(w=1000, h=1000, f=np.full((2, 1), 1000.),
+                  c=np.full((2, 1), 500.))
+    extra = dict(lifting_target=rng.normal(0, 1, (1, K, 3)) + [0, 0, 5],
+                 lifting_target_visible=np.ones((1, K)),
+                 camera_param=camera, factor=None)
+    extra = {k: v for k, v in extra.items() if k in codec.auxiliary_encode_keys}
+    encoded = codec.encode(rng.uniform(0, 1000, (1, K, 2)), None, **extra)
+    routed = {**codec.field_mapping_table, **codec.instance_mapping_table,
+              **codec.label_mapping_table}
+    assert set(encoded) <= set(routed) | CODEC_SIDE_INFO | {'keypoint_labels'}
+    assert codec.label_mapping_table == {
+        'trajectory_weights': 'trajectory_weights',
+        'lifting_target_label': 'lifting_target_label',
+        'lifting_target_weight': 'lifting_target_weight'}
+
 
 @pytest.mark.parametrize('name', sorted(BOTTOM_UP))
 def test_bottom_up_codecs_route_every_key(name):
@@ -68,12 +99,12 @@ def test_bottom_up_codecs_route_every_key(name):
 
 def test_every_registered_codec_has_an_example():
     missing = sorted(set(KEYPOINT_CODECS.keys()) - set(EXAMPLES) -
-                     set(BOTTOM_UP))
+                     set(BOTTOM_UP) - set(LIFTING))
     assert not missing, f'add an example config to EXAMPLES for {missing}'
 
 
 @pytest.mark.parametrize('name', sorted(set(KEYPOINT_CODECS.keys()) -
-                                         set(BOTTOM_UP)))
+                                         set(BOTTOM_UP) - set(LIFTING)))
 def test_encode_decode_shapes(name):
     cfg, decode_args = EXAMPLES[name]
     codec = KEYPOINT_CODECS.build(dict(type=name, **cfg))

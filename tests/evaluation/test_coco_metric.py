@@ -196,6 +196,28 @@ def test_no_predictions_at_all(make, coco):
     assert list(result.values()) == [0.0] * 10
 
 
+def test_images_without_people_among_ones_with_box_scales(make, coco):
+    """A one-stage model that finds nobody in some images (or in all): the
+    empty samples add nothing, whatever keys they lack."""
+    dataset = make.dataset('CocoDataset', ANN, data_mode='bottomup')
+    samples = make.bottomup(dataset, seed=2, shapes=coco['shapes'])
+    for sample in samples:   # areas from the boxes' scales
+        boxes = np.asarray(sample['gt_instances']['bboxes'])
+        sample['gt_instances'] = dict(sample['gt_instances'],
+                                      bbox_scales=boxes[:, 2:] - boxes[:, :2])
+    nobody = dict(keypoints=np.zeros((0, 17, 2), np.float32),
+                  keypoint_scores=np.zeros((0, 17), np.float32))
+    gt = {k: v for k, v in samples[1]['gt_instances'].items()
+          if k != 'bbox_scales'}
+    with_empty = samples[:1] + [dict(samples[1], pred_instances=nobody,
+                                     gt_instances=gt)] + samples[2:]
+    cfg = dict(type='CocoMetric', ann_file=coco['ann'])
+    assert make.run(cfg, coco['meta'], with_empty) == \
+        make.run(cfg, coco['meta'], samples[:1] + samples[2:])
+    all_empty = [dict(s, pred_instances=nobody) for s in samples]
+    assert list(make.run(cfg, coco['meta'], all_empty).values()) == [0.0] * 10
+
+
 def test_converters(make, coco):
     # a model with 19 keypoints, mapped to COCO's 17
     samples = []

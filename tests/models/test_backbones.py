@@ -63,7 +63,17 @@ SMALL = {
     'CSPDarknet': (dict(type='CSPDarknet', deepen_factor=0.33, widen_factor=0.125,
                         out_indices=(0, 1, 2, 3, 4)),
                    [(8, 32, 32), (16, 16, 16), (32, 8, 8), (64, 4, 4), (128, 2, 2)]),
+    # (N, K * 2, T) keypoint sequences: see INPUT_SHAPES
+    'TCN': (dict(type='TCN', in_channels=6, stem_channels=8, kernel_sizes=(3, 3, 3)),
+            [(8, 19), (8, 1)]),
+    # (N, T, K, C) keypoint clips -> (N, T, K, feat_size), one tensor
+    'DSTFormer': (dict(type='DSTFormer', in_channels=3, feat_size=16, depth=2, num_heads=2,
+                       num_keypoints=5, seq_len=8), [(4, 5, 16)]),
 }
+# backbones that do not read (2, 3, 64, 64) images
+INPUT_SHAPES = {'TCN': (2, 6, 27), 'DSTFormer': (2, 4, 5, 3)}
+# backbones that return one tensor, not a tuple (as in MMPose)
+RETURNS_TENSOR = {'DSTFormer'}
 
 
 def registered_backbones():
@@ -82,7 +92,9 @@ def test_forward_shapes(name):
     torch.manual_seed(0)
     model = MODELS.build(copy.deepcopy(cfg))
     model.init_weights()
-    out = model(torch.randn(2, 3, 64, 64))
+    out = model(torch.randn(INPUT_SHAPES.get(name, (2, 3, 64, 64))))
+    if name in RETURNS_TENSOR:
+        out = (out, )
     assert isinstance(out, tuple)
     assert [tuple(o.shape[1:]) for o in out] == shapes
     assert all(o.shape[0] == 2 and torch.isfinite(o).all() for o in out)

@@ -110,7 +110,10 @@ TESTED_ELSEWHERE = {'CIDHead': 'test_cid_head.py',
                     'AssociativeEmbeddingHead': 'test_bottomup_heads.py',
                     'DEKRHead': 'test_bottomup_heads.py',
                     'RTMOHead': 'test_onestage_heads.py',
-                    'YOLOXPoseHead': 'test_onestage_heads.py'}
+                    'YOLOXPoseHead': 'test_onestage_heads.py',
+                    'TemporalRegressionHead': 'test_pose_lifter.py',
+                    'TrajectoryRegressionHead': 'test_pose_lifter.py',
+                    'MotionRegressionHead': 'test_dstformer.py'}
 
 
 def test_cases_cover_every_registered_head():

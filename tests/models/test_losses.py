@@ -271,6 +271,7 @@ VALUE_TESTS = {
     'AdaptiveWingLoss': test_adaptive_wing_loss_both_pieces,
     'AssociativeEmbeddingLoss': 'test_bottomup_losses.py',
     'BCELoss': test_bce_loss,
+    'BoneLoss': 'test_pose3d_losses.py',
     'CombinedLoss': test_combined_loss_calls_each_named_loss,
     'CombinedTargetMSELoss': test_combined_target_mse_loss,
     'FeaLoss': 'test_distiller.py',
@@ -284,10 +285,13 @@ VALUE_TESTS = {
     'KeypointOHKMMSELoss': test_ohkm_keeps_the_hardest_keypoints,
     'L1Loss': test_coordinate_losses_with_weights,
     'MLECCLoss': 'test_onestage_losses.py',
+    'MPJPELoss': 'test_pose3d_losses.py',
+    'MPJPEVelocityJointLoss': 'test_pose3d_losses.py',
     'MSELoss': test_coordinate_losses_with_weights,
     'MultipleLossWrapper': test_multiple_loss_wrapper_builds_from_configs_and_modules,
     'OKSLoss': 'test_onestage_losses.py',
     'RLELoss': test_rle_loss_with_an_identity_flow,
+    'SemiSupervisionLoss': 'test_pose3d_losses.py',
     'SmoothL1Loss': test_coordinate_losses_with_weights,
     'SoftWeightSmoothL1Loss': test_soft_weight_smooth_l1_loss,
     'SoftWingLoss': test_soft_wing_loss_both_pieces,
@@ -320,6 +324,8 @@ def test_every_loss_is_registered_and_builds(name):
         cfg['losses'] = [dict(type='MSELoss')]
     if name == 'CombinedLoss':
         cfg['losses'] = dict(mse=dict(type='MSELoss'))
+    if name in ('BoneLoss', 'SemiSupervisionLoss'):
+        cfg['joint_parents'] = [0, 0, 1]
     if name in ('FeaLoss', 'KDLoss'):
         cfg.update(name='loss_x', use_this=True)
     loss = MODELS.build(cfg)

@@ -72,6 +72,11 @@ VALUE_TESTS = {
         'test_random_bbox_transform_call_values'],
     'RandomFlip': [
         'transforms/test_common_transforms.py::test_horizontal_flip'],
+    'RandomFlipAroundRoot': [
+        'transforms/test_pose3d_transforms.py::'
+        'test_random_flip_around_root_by_hand',
+        'transforms/test_pose3d_transforms.py::'
+        'test_random_flip_around_root_matches_mmpose'],
     'RandomHalfBody': [
         'transforms/test_common_transforms.py::test_half_body_upper_and_lower'],
     'TopdownAffine': [

@@ -48,6 +48,10 @@ ARGS = {
     # their values
     'Mosaic': dict(img_scale=(64, 64), prob=0.0),
     'YOLOXMixUp': dict(img_scale=(64, 64), prob=0.0),
+    # lifting samples have no image: here only prob=0 (untouched);
+    # tests/transforms/test_pose3d_transforms.py has its values
+    'RandomFlipAroundRoot': dict(keypoints_flip_cfg={}, target_flip_cfg={},
+                                 flip_prob=0.0),
 }
 
 # the keys each transform adds or changes on the common sample
@@ -76,6 +80,7 @@ CHANGES = {
     'BottomupGetHeatmapMask': {'heatmap_mask'},
     'Mosaic': set(),
     'YOLOXMixUp': set(),
+    'RandomFlipAroundRoot': set(),
 }
 
 # a container: the transforms it runs say what they read and write
@@ -298,6 +303,7 @@ CHECKS = {
     'BottomupResize': _check_bottomup_resize,
     'BottomupGetHeatmapMask': _check_heatmap_mask,
     'Mosaic': _check_unchanged, 'YOLOXMixUp': _check_unchanged,
+    'RandomFlipAroundRoot': _check_unchanged,
 }
 
 

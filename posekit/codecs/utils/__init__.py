@@ -12,6 +12,8 @@ from .grouping import (fill_missing_keypoints, get_topk_candidates,
                        group_keypoints_by_tags, heatmap_nms, topk_flat)
 from .instance_property import (get_diagonal_lengths, get_instance_bbox,
                                 get_instance_root)
+from .lifting import (camera_to_image_coord, camera_to_pixel,
+                      normalize_camera_param)
 from .offset_heatmap import decode_offset_heatmap, generate_offset_heatmap
 from .post_processing import (blur_channels_last, gaussian_blur,
                               gaussian_blur1d, get_heatmap_maximum,
@@ -35,5 +37,6 @@ __all__ = [
     'get_simcc_maximum', 'refine_keypoints', 'refine_keypoints_dark',
     'refine_keypoints_dark_udp', 'refine_keypoints_megvii',
     'refine_simcc_dark', 'generate_simcc_gaussian_labels',
-    'generate_simcc_standard_labels', 'simcc_label_sizes'
+    'generate_simcc_standard_labels', 'simcc_label_sizes',
+    'camera_to_image_coord', 'camera_to_pixel', 'normalize_camera_param'
 ]

@@ -11,6 +11,7 @@ from .topdown_transforms import TopdownAffine
 from .bottomup_transforms import BottomupRandomAffine, BottomupResize
 from .bottomup_mask import BottomupGetHeatmapMask
 from .mix_img_transforms import Mosaic, YOLOXMixUp
+from .pose3d_transforms import RandomFlipAroundRoot
 from .generate_target import GenerateTarget
 from .formatting import PackPoseInputs
 
@@ -19,4 +20,5 @@ __all__ = ['Compose', 'KeypointConverter', 'LoadImage', 'GetBBoxCenterScale',
            'Albumentation', 'PhotometricDistortion', 'YOLOXHSVRandomAug',
            'FilterAnnotations', 'TopdownAffine', 'GenerateTarget',
            'PackPoseInputs', 'BottomupRandomAffine', 'BottomupResize',
-           'BottomupGetHeatmapMask', 'Mosaic', 'YOLOXMixUp']
+           'BottomupGetHeatmapMask', 'Mosaic', 'YOLOXMixUp',
+           'RandomFlipAroundRoot']

@@ -63,7 +63,7 @@ def gather_instances(preds: Sequence[dict]) -> dict:
 
 def _stack(preds: Sequence[dict], index: np.ndarray, offsets: list) -> dict:
     """Per-instance arrays, rows in ``index`` order (global instance ids)."""
-    if not preds:
+    if not len(index):   # no samples, or none with instances
         return dict(keypoints=np.zeros((0, 0, 3)),
                     keypoint_scores=np.zeros((0, 0)), areas=np.zeros(0),
                     bboxes=np.zeros((0, 4)), has_bbox=np.zeros(0, bool),
@@ -73,7 +73,9 @@ def _stack(preds: Sequence[dict], index: np.ndarray, offsets: list) -> dict:
     rows = list(zip(owner, local))
 
     def cat(key):
-        return np.concatenate([p[key] for p in preds])[index]
+        # samples without instances add no rows (and may lack the key)
+        return np.concatenate([p[key] for p in preds
+                               if len(p['keypoints'])])[index]
 
     def each(key):
         """Rows of ``key`` for samples that have it (zero elsewhere)."""

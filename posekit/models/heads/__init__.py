@@ -6,18 +6,21 @@ from .cpm_head import CPMHead
 from .dekr_head import DEKRHead
 from .heatmap_head import HeatmapHead, ViPNASHead
 from .integral_regression_head import DSNTHead, IntegralRegressionHead
+from .motion_regression_head import MotionRegressionHead
 from .legacy import upgrade_legacy_head_keys, upgrade_legacy_keys
 from .regression_head import RegressionHead, RLEHead
 from .rtmcc_block import RTMCCBlock, Scale, ScaleNorm, rope
 from .rtmcc_head import RTMCCHead
 from .rtmo_head import RTMOHead
 from .simcc_head import SimCCHead
+from .temporal_regression_head import TemporalRegressionHead
+from .trajectory_regression_head import TrajectoryRegressionHead
 from .yoloxpose_head import YOLOXPoseHead
 
 __all__ = [
     'AssociativeEmbeddingHead', 'BaseHead', 'CIDHead', 'CPMHead',
     'DEKRHead', 'DSNTHead', 'HeatmapHead',
-    'IntegralRegressionHead', 'RegressionHead', 'RLEHead', 'RTMCCBlock',
-    'RTMCCHead', 'RTMOHead', 'Scale', 'ScaleNorm', 'SimCCHead', 'ViPNASHead', 'YOLOXPoseHead', 'rope',
+    'IntegralRegressionHead', 'MotionRegressionHead', 'RegressionHead', 'RLEHead', 'RTMCCBlock',
+    'RTMCCHead', 'RTMOHead', 'Scale', 'ScaleNorm', 'SimCCHead', 'TemporalRegressionHead', 'TrajectoryRegressionHead', 'ViPNASHead', 'YOLOXPoseHead', 'rope',
     'upgrade_legacy_head_keys', 'upgrade_legacy_keys'
 ]

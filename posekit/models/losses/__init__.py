@@ -9,15 +9,17 @@ from .heatmap_loss import (AdaptiveWingLoss, CombinedTargetMSELoss,
                            FocalHeatmapLoss, KeypointMSELoss,
                            KeypointOHKMMSELoss)
 from .loss_wrappers import CombinedLoss, MultipleLossWrapper
+from .pose3d_loss import (BoneLoss, MPJPELoss, MPJPEVelocityJointLoss,
+                          SemiSupervisionLoss)
 from .realnvp import RealNVP
 from .regression_loss import (L1Loss, MSELoss, OKSLoss, RLELoss,
                               SmoothL1Loss, SoftWeightSmoothL1Loss,
                               SoftWingLoss, WingLoss)
 
 __all__ = [
-    'AdaptiveWingLoss', 'AssociativeEmbeddingLoss', 'BCELoss', 'CombinedLoss', 'CombinedTargetMSELoss',
+    'AdaptiveWingLoss', 'AssociativeEmbeddingLoss', 'BCELoss', 'BoneLoss', 'CombinedLoss', 'CombinedTargetMSELoss',
     'FeaLoss', 'FocalHeatmapLoss', 'InfoNCELoss', 'IoULoss', 'JSDiscretLoss', 'KDLoss', 'KLDiscretLoss', 'KeypointMSELoss', 'KeypointOHKMMSELoss',
-    'L1Loss', 'MLECCLoss', 'MSELoss', 'MultipleLossWrapper', 'OKSLoss',
-    'RealNVP', 'RLELoss',
+    'L1Loss', 'MLECCLoss', 'MPJPELoss', 'MPJPEVelocityJointLoss', 'MSELoss', 'MultipleLossWrapper', 'OKSLoss',
+    'RealNVP', 'RLELoss', 'SemiSupervisionLoss',
     'SmoothL1Loss', 'SoftWeightSmoothL1Loss', 'SoftWingLoss', 'VariFocalLoss', 'WingLoss'
 ]
