@@ -21,26 +21,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from posekit.registry import MODELS
-from ..utils import trunc_normal_
+from ..utils import DropPath, trunc_normal_
 from .base_backbone import BaseBackbone
-
-
-class DropPath(nn.Module):
-    """Stochastic depth per sample (mmcv's rule: keep with 1 - p, scale the
-    kept by 1 / (1 - p)). The same as heads/rtmcc_block.DropPath, which the
-    backbones cannot import (heads import backbones)."""
-
-    def __init__(self, drop_prob: float):
-        super().__init__()
-        self.drop_prob = drop_prob
-
-    def forward(self, x: Tensor) -> Tensor:
-        if self.drop_prob == 0. or not self.training:
-            return x
-        keep = 1 - self.drop_prob
-        shape = (x.shape[0], ) + (1, ) * (x.ndim - 1)
-        mask = (keep + torch.rand(shape, dtype=x.dtype, device=x.device)).floor()
-        return x.div(keep) * mask
 
 
 class Attention(nn.Module):

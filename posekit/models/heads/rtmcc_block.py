@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..utils import DropPath
+
 
 def rope(x: Tensor, dim: Union[int, List[int]]) -> Tensor:
     """Rotary position embedding along the axes ``dim`` of ``x``.
@@ -62,25 +64,6 @@ class Scale(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return x * self.scale
-
-
-class DropPath(nn.Module):
-    """Stochastic depth: in training, zero a sample's whole residual branch
-    with probability ``drop_prob`` and scale the kept ones by
-    ``1 / (1 - drop_prob)``."""
-
-    def __init__(self, drop_prob: float = 0.1):
-        super().__init__()
-        self.drop_prob = drop_prob
-
-    def forward(self, x: Tensor) -> Tensor:
-        if self.drop_prob == 0. or not self.training:
-            return x
-        keep = 1 - self.drop_prob
-        shape = (x.shape[0], ) + (1, ) * (x.ndim - 1)
-        mask = (keep + torch.rand(shape, dtype=x.dtype, device=x.device)
-                ).floor()
-        return x.div(keep) * mask
 
 
 class RTMCCBlock(nn.Module):

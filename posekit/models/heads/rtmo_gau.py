@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .rtmcc_block import DropPath, Scale, ScaleNorm
+from ..utils import DropPath
+from .rtmcc_block import Scale, ScaleNorm
 
 
 class ScalarScale(nn.Module):

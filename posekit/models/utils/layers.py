@@ -48,6 +48,25 @@ class HSigmoid(nn.Module):
         return ((x + self.bias) / self.divisor).clamp(self.min_value, self.max_value)
 
 
+class DropPath(nn.Module):
+    """Stochastic depth: in training, zero a sample's whole residual branch
+    with probability ``drop_prob`` and scale the kept ones by
+    ``1 / (1 - drop_prob)``."""
+
+    def __init__(self, drop_prob: float = 0.1):
+        super().__init__()
+        self.drop_prob = drop_prob
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.drop_prob == 0. or not self.training:
+            return x
+        keep = 1 - self.drop_prob
+        shape = (x.shape[0], ) + (1, ) * (x.ndim - 1)
+        mask = (keep + torch.rand(shape, dtype=x.dtype, device=x.device)
+                ).floor()
+        return x.div(keep) * mask
+
+
 class Clamp(nn.Module):
     """Clamp values to [min, max] (MMCV's ``Clamp``, also named ``Clip``)."""
 
