@@ -15,9 +15,8 @@ import torch.nn as nn
 
 from posekit.registry import MODELS
 
-from ..utils import ConvModule, DepthwiseSeparableConvModule
-from .base_backbone import BaseBackbone, freeze
-from .csp_layers import CSPLayer, SPPBottleneck
+from ..utils import ConvModule
+from .csp_layers import CSPStagesBackbone
 
 _NORM = dict(type='BN', momentum=0.03, eps=0.001)
 _SWISH = dict(type='Swish')
@@ -58,7 +57,7 @@ class Focus(nn.Module):
 
 
 @MODELS.register_module()
-class CSPDarknet(BaseBackbone):
+class CSPDarknet(CSPStagesBackbone):
     """CSP-Darknet backbone.
 
     Args:
@@ -103,46 +102,16 @@ class CSPDarknet(BaseBackbone):
                  act_cfg: dict | None = _SWISH, norm_eval: bool = False,
                  init_cfg: dict | list[dict] | None = _INIT):
         super().__init__(init_cfg)
-        if arch not in self.arch_settings:
-            raise KeyError(f'invalid arch {arch!r} for CSPDarknet; valid: '
-                           f'{sorted(self.arch_settings)}')
-        setting = arch_ovewrite or self.arch_settings[arch]
-        if not set(out_indices) <= set(range(len(setting) + 1)):
-            raise ValueError(f'out_indices {tuple(out_indices)} must be in '
-                             f'0..{len(setting)}')
-        if frozen_stages not in range(-1, len(setting) + 1):
-            raise ValueError(f'frozen_stages must be in -1..{len(setting)}, '
-                             f'got {frozen_stages}')
-        self.out_indices, self.frozen_stages = tuple(out_indices), frozen_stages
+        setting = self._check_arch(arch, arch_ovewrite, out_indices, frozen_stages)
         self.use_depthwise, self.norm_eval = use_depthwise, norm_eval
-        conv = DepthwiseSeparableConvModule if use_depthwise else ConvModule
-        common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
-        self.stem = Focus(3, int(setting[0][0] * widen_factor), kernel_size=3, **common)
-        self.layers = ['stem']
-        for i, (cin, cout, num_blocks, add_identity, use_spp) in enumerate(setting):
-            cin, cout = int(cin * widen_factor), int(cout * widen_factor)
-            stage = [conv(cin, cout, 3, stride=2, padding=1, **common)]
-            if use_spp:
-                stage.append(SPPBottleneck(cout, cout, kernel_sizes=spp_kernal_sizes,
-                                           **common))
-            stage.append(CSPLayer(cout, cout, num_blocks=max(round(num_blocks * deepen_factor), 1),
-                                  add_identity=add_identity, use_depthwise=use_depthwise,
-                                  **common))
-            self.add_module(f'stage{i + 1}', nn.Sequential(*stage))
-            self.layers.append(f'stage{i + 1}')
-        self._freeze_stages()
-
-    def _freeze_stages(self) -> None:
-        freeze(getattr(self, self.layers[i]) for i in range(self.frozen_stages + 1))
+        self.stem = Focus(3, int(setting[0][0] * widen_factor), kernel_size=3,
+                          conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self._add_stages(setting, widen_factor, deepen_factor, use_depthwise,
+                         spp_kernal_sizes, conv_cfg, norm_cfg, act_cfg)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         # (Not while tracing for export: shapes are symbolic there.)
         if not torch.jit.is_tracing() and (x.shape[-2] % 2 or x.shape[-1] % 2):
             raise ValueError(f'CSPDarknet needs an even input height and width '
                              f'(its Focus stem halves them), got {tuple(x.shape[-2:])}')
-        outs = []
-        for i, name in enumerate(self.layers):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+        return super().forward(x)

@@ -13,6 +13,7 @@ import torch
 import torch.nn as nn
 
 from ..utils import ConvModule, DepthwiseSeparableConvModule
+from .base_backbone import BaseBackbone, freeze
 
 # MMDetection's defaults for these blocks. Default dicts below are shared but
 # never mutated (ConvModule copies them); None means "no norm" / "no activation".
@@ -137,3 +138,69 @@ class CSPLayer(nn.Module):
         if self.channel_attention:
             out = self.attention(out)
         return self.final_conv(out)
+
+
+class CSPStagesBackbone(BaseBackbone):
+    """A stem and stages ``stage1..N`` run in order (MMDetection's CSPDarknet
+    and CSPNeXt): each stage a stride-2 conv, an SPPBottleneck where the
+    arch setting asks for one, then a CSPLayer. The outputs are those of
+    ``out_indices`` (0 = stem). Subclasses define ``arch_settings``: per
+    arch a list of ``[in_channels, out_channels, num_blocks, add_identity,
+    use_spp]``, and build ``self.stem`` before :meth:`_add_stages`.
+    """
+
+    arch_settings: dict = {}
+
+    def _check_arch(self, arch: str, arch_ovewrite: list | None,
+                    out_indices: Sequence[int], frozen_stages: int) -> list:
+        """The stage setting of ``arch`` (or ``arch_ovewrite``), after
+        checking the indices against it; sets ``out_indices`` and
+        ``frozen_stages``."""
+        name = type(self).__name__
+        if arch not in self.arch_settings:
+            raise KeyError(f'invalid arch {arch!r} for {name}; valid: '
+                           f'{sorted(self.arch_settings)}')
+        setting = arch_ovewrite or self.arch_settings[arch]
+        if not set(out_indices) <= set(range(len(setting) + 1)):
+            raise ValueError(f'out_indices {tuple(out_indices)} must be in '
+                             f'0..{len(setting)}')
+        if frozen_stages not in range(-1, len(setting) + 1):
+            raise ValueError(f'frozen_stages must be in -1..{len(setting)}, '
+                             f'got {frozen_stages}')
+        self.out_indices, self.frozen_stages = tuple(out_indices), frozen_stages
+        return setting
+
+    def _add_stages(self, setting: list, widen_factor: float,
+                    deepen_factor: float, use_depthwise: bool,
+                    spp_kernel_sizes: Sequence[int], conv_cfg: dict | None,
+                    norm_cfg: dict | None, act_cfg: dict | None,
+                    **csp_options) -> None:
+        """Add ``stage1..N`` after the stem; ``csp_options`` go to each
+        CSPLayer (CSPNeXt's block options)."""
+        conv = DepthwiseSeparableConvModule if use_depthwise else ConvModule
+        common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.layers = ['stem']
+        for i, (cin, cout, num_blocks, add_identity, use_spp) in enumerate(setting):
+            cin, cout = int(cin * widen_factor), int(cout * widen_factor)
+            stage = [conv(cin, cout, 3, stride=2, padding=1, **common)]
+            if use_spp:
+                stage.append(SPPBottleneck(cout, cout, kernel_sizes=spp_kernel_sizes,
+                                           **common))
+            stage.append(CSPLayer(
+                cout, cout, num_blocks=max(round(num_blocks * deepen_factor), 1),
+                add_identity=add_identity, use_depthwise=use_depthwise,
+                **csp_options, **common))
+            self.add_module(f'stage{i + 1}', nn.Sequential(*stage))
+            self.layers.append(f'stage{i + 1}')
+        self._freeze_stages()
+
+    def _freeze_stages(self) -> None:
+        freeze(getattr(self, self.layers[i]) for i in range(self.frozen_stages + 1))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        outs = []
+        for i, name in enumerate(self.layers):
+            x = getattr(self, name)(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)

@@ -10,14 +10,12 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-import torch
 import torch.nn as nn
 
 from posekit.registry import MODELS
 
-from ..utils import ConvModule, DepthwiseSeparableConvModule
-from .base_backbone import BaseBackbone, freeze
-from .csp_layers import CSPLayer, SPPBottleneck
+from ..utils import ConvModule
+from .csp_layers import CSPStagesBackbone
 
 _NORM = dict(type='BN', momentum=0.03, eps=0.001)
 _SILU = dict(type='SiLU')
@@ -27,7 +25,7 @@ _INIT = dict(type='Kaiming', layer='Conv2d', a=math.sqrt(5), distribution='unifo
 
 
 @MODELS.register_module()
-class CSPNeXt(BaseBackbone):
+class CSPNeXt(CSPStagesBackbone):
     """CSPNeXt backbone.
 
     Args:
@@ -72,18 +70,8 @@ class CSPNeXt(BaseBackbone):
                  norm_cfg: dict | None = _NORM, act_cfg: dict | None = _SILU,
                  norm_eval: bool = False, init_cfg: dict | list[dict] | None = _INIT):
         super().__init__(init_cfg)
-        if arch not in self.arch_settings:
-            raise KeyError(f'invalid arch {arch!r} for CSPNeXt; valid: '
-                           f'{sorted(self.arch_settings)}')
-        setting = arch_ovewrite or self.arch_settings[arch]
-        if not set(out_indices) <= set(range(len(setting) + 1)):
-            raise ValueError(f'out_indices {out_indices} must be in 0..{len(setting)}')
-        if frozen_stages not in range(-1, len(setting) + 1):
-            raise ValueError(f'frozen_stages must be in -1..{len(setting)}, '
-                             f'got {frozen_stages}')
-        self.out_indices, self.frozen_stages = tuple(out_indices), frozen_stages
+        setting = self._check_arch(arch, arch_ovewrite, out_indices, frozen_stages)
         self.use_depthwise, self.norm_eval = use_depthwise, norm_eval
-        conv = DepthwiseSeparableConvModule if use_depthwise else ConvModule
         common = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
         stem_out = int(setting[0][0] * widen_factor)
         half = int(setting[0][0] * widen_factor // 2)
@@ -92,29 +80,7 @@ class CSPNeXt(BaseBackbone):
             ConvModule(3, half, 3, padding=1, stride=2, **common),
             ConvModule(half, half, 3, padding=1, stride=1, **common),
             ConvModule(half, stem_out, 3, padding=1, stride=1, **common))
-        self.layers = ['stem']
-        for i, (cin, cout, num_blocks, add_identity, use_spp) in enumerate(setting):
-            cin, cout = int(cin * widen_factor), int(cout * widen_factor)
-            stage = [conv(cin, cout, 3, stride=2, padding=1, conv_cfg=conv_cfg, **common)]
-            if use_spp:
-                stage.append(SPPBottleneck(cout, cout, kernel_sizes=spp_kernel_sizes,
-                                           conv_cfg=conv_cfg, **common))
-            stage.append(CSPLayer(
-                cout, cout, num_blocks=max(round(num_blocks * deepen_factor), 1),
-                add_identity=add_identity, use_depthwise=use_depthwise,
-                use_cspnext_block=True, expand_ratio=expand_ratio,
-                channel_attention=channel_attention, conv_cfg=conv_cfg, **common))
-            self.add_module(f'stage{i + 1}', nn.Sequential(*stage))
-            self.layers.append(f'stage{i + 1}')
-        self._freeze_stages()
-
-    def _freeze_stages(self) -> None:
-        freeze(getattr(self, self.layers[i]) for i in range(self.frozen_stages + 1))
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        outs = []
-        for i, name in enumerate(self.layers):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+        self._add_stages(setting, widen_factor, deepen_factor, use_depthwise,
+                         spp_kernel_sizes, conv_cfg, norm_cfg, act_cfg,
+                         use_cspnext_block=True, expand_ratio=expand_ratio,
+                         channel_attention=channel_attention)
