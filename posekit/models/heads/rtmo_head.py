@@ -168,15 +168,12 @@ class RTMOHead(YOLOXPoseHead):
                   kpt_cc: Optional[Tensor], t: Any) -> Tensor:
         """The offset branch's OKS loss into ``losses``; returns the
         classification targets (P, 1) of the positives."""
-        if not self.proxy_target_cc:
-            losses['loss_oks'] = self.loss_oks(kpt_reg, t.kpt_targets,
-                                               t.vis_targets, t.pos_areas)
-            return t.cls_targets
-        if kpt_cc is None:
-            if 'loss_mle' not in losses:
-                raise ValueError('RTMOHead: proxy_target_cc needs DCC keypoints, '
-                                 'i.e. loss_mle with loss_weight > 0')
-            # a batch with one positive (see _loss_dcc): the plain OKS loss
+        if self.proxy_target_cc and kpt_cc is None and 'loss_mle' not in losses:
+            raise ValueError('RTMOHead: proxy_target_cc needs DCC keypoints, '
+                             'i.e. loss_mle with loss_weight > 0')
+        # without DCC keypoints (proxy_target_cc off, or a batch with one
+        # positive: see _loss_dcc) the plain OKS loss of the offsets
+        if kpt_cc is None or not self.proxy_target_cc:
             losses['loss_oks'] = self.loss_oks(kpt_reg, t.kpt_targets,
                                                t.vis_targets, t.pos_areas)
             return t.cls_targets
