@@ -6,6 +6,7 @@ from .annotation_processors import YOLOXPoseAnnotationProcessor
 from .associative_embedding import AssociativeEmbedding
 from .base import BaseKeypointCodec
 from .decoupled_heatmap import DecoupledHeatmap
+from .hand_3d_heatmap import Hand3DHeatmap
 from .image_pose_lifting import ImagePoseLifting
 from .integral_regression_label import IntegralRegressionLabel
 from .megvii_heatmap import MegviiHeatmap
@@ -22,5 +23,5 @@ __all__ = [
     'IntegralRegressionLabel', 'MegviiHeatmap',
     'MSRAHeatmap', 'RegressionLabel', 'SimCCLabel', 'UDPHeatmap',
     'YOLOXPoseAnnotationProcessor', 'utils', 'ImagePoseLifting',
-    'MotionBERTLabel', 'VideoPoseLifting'
+    'MotionBERTLabel', 'VideoPoseLifting', 'Hand3DHeatmap'
 ]

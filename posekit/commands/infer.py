@@ -8,6 +8,11 @@ that cannot be read are skipped, named, and make the exit status 1.
 A top-down model takes its person boxes from ``--bboxes``, from
 ``--det-model`` (the config of a one-stage pose model such as RTMO, with
 ``--det-weights``; or a Python detector function), or else the whole image.
+
+With ``--pose3d LIFTER_CONFIG`` the 2D poses are tracked and lifted to 3D
+(a ``PoseLifter`` such as VideoPose3D's TCN; see
+:mod:`posekit.apis.pose3d_inferencer`): the JSON holds 3D keypoints per
+person and frame, the pictures the 2D detection beside the 3D skeletons.
 """
 from __future__ import annotations
 
@@ -54,7 +59,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--black-background', action='store_true',
                         help='draw on black instead of the image')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    lift = parser.add_argument_group('3D lifting (with --pose3d)')
+    lift.add_argument('--pose3d', help='pose lifter config file (.py): lift the 2D '
+                      'poses of each video to 3D')
+    lift.add_argument('--pose3d-weights', help='pose lifter checkpoint (.pth)')
+    lift.add_argument('--use-oks-tracking', action='store_true',
+                      help='track people by keypoint OKS (default: box IoU)')
+    lift.add_argument('--tracking-thr', type=float,
+                      help='tracking match threshold (default 0.3)')
+    lift.add_argument('--norm-pose-2d', action='store_true', help="move each 2D pose "
+                      "with its box to the dataset's mean box before lifting")
+    lift.add_argument('--disable-rebase-keypoint', action='store_true',
+                      help="keep the lifter's heights (default: lowest joint at z = 0)")
+    lift.add_argument('--num-instances', type=int,
+                      help='3D skeletons drawn per frame; < 0: all (default 1)')
     add_cfg_options(parser)
+
+
+_LIFT_OPTIONS = ('pose3d_weights', 'use_oks_tracking', 'tracking_thr', 'norm_pose_2d',
+                 'disable_rebase_keypoint', 'num_instances')
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,19 +87,57 @@ def run(args: argparse.Namespace) -> int:
         print('posekit infer: nothing to write: give --vis-out-dir, --pred-out-dir '
               'or --show', file=sys.stderr)
         return 2
+    if args.pose3d:
+        return _run_3d(args)
+    given = [name for name in _LIFT_OPTIONS if getattr(args, name) not in (None, False)]
+    if given:
+        print(f"posekit infer: --{given[0].replace('_', '-')} needs --pose3d",
+              file=sys.stderr)
+        return 2
     inferencer = PoseInferencer(
         args.pose2d, args.pose2d_weights, device=args.device, backend=args.backend,
         det_model=args.det_model, det_weights=args.det_weights,
         det_cat_ids=args.det_cat_ids,
         show_progress=not args.no_progress, cfg_options=parse_cfg_options(args.cfg_options) or None,
         num_threads=args.threads)
+    return _report(args, inferencer, inferencer(
+        args.inputs, bboxes=args.bboxes, bbox_thr=args.bbox_thr, nms_thr=args.nms_thr,
+        vis_out_dir=args.vis_out_dir, pred_out_dir=args.pred_out_dir, show=args.show,
+        draw_bbox=args.draw_bbox, draw_heatmap=args.draw_heatmap, radius=args.radius,
+        thickness=args.thickness, kpt_thr=args.kpt_thr,
+        black_background=args.black_background))
+
+
+def _run_3d(args: argparse.Namespace) -> int:
+    from posekit.apis.pose3d_inferencer import Pose3DInferencer
+    from posekit.config import parse_cfg_options
+    for flag, name in ((args.draw_heatmap, '--draw-heatmap'),
+                       (args.black_background, '--black-background')):
+        if flag:
+            print(f'posekit infer: {name} does not apply to --pose3d pictures',
+                  file=sys.stderr)
+            return 2
+    inferencer = Pose3DInferencer(
+        args.pose3d, args.pose3d_weights, pose2d=args.pose2d,
+        pose2d_weights=args.pose2d_weights, device=args.device, backend=args.backend,
+        det_model=args.det_model, det_weights=args.det_weights,
+        det_cat_ids=args.det_cat_ids, cfg_options=parse_cfg_options(args.cfg_options) or None,
+        num_threads=args.threads)
+    return _report(args, inferencer, inferencer(
+        args.inputs, bboxes=args.bboxes, bbox_thr=args.bbox_thr, nms_thr=args.nms_thr,
+        use_oks_tracking=args.use_oks_tracking,
+        tracking_thr=0.3 if args.tracking_thr is None else args.tracking_thr,
+        norm_pose_2d=args.norm_pose_2d, disable_rebase_keypoint=args.disable_rebase_keypoint,
+        vis_out_dir=args.vis_out_dir, pred_out_dir=args.pred_out_dir, show=args.show,
+        draw_bbox=args.draw_bbox, radius=args.radius, thickness=args.thickness,
+        kpt_thr=args.kpt_thr,
+        num_instances=1 if args.num_instances is None else args.num_instances))
+
+
+def _report(args: argparse.Namespace, inferencer, results) -> int:
+    """Run ``results`` through, print what was done; 1 when inputs were skipped."""
     frames = instances = 0
-    for result in inferencer(
-            args.inputs, bboxes=args.bboxes, bbox_thr=args.bbox_thr, nms_thr=args.nms_thr,
-            vis_out_dir=args.vis_out_dir, pred_out_dir=args.pred_out_dir, show=args.show,
-            draw_bbox=args.draw_bbox, draw_heatmap=args.draw_heatmap, radius=args.radius,
-            thickness=args.thickness, kpt_thr=args.kpt_thr,
-            black_background=args.black_background):
+    for result in results:
         frames += 1
         instances += len(result['predictions'])
     print(f'{frames} frame(s), {instances} instance(s)')

@@ -16,6 +16,7 @@ from .face import (AFLWDataset, COFWDataset, CocoWholeBodyFaceDataset,
                    Face300VWDataset, Face300WDataset, Face300WLPDataset,
                    LapaDataset, WFLWDataset)
 from .fashion import DeepFashion2Dataset, DeepFashionDataset
+from .hand3d import InterHand3DDataset
 from .hand import (CocoWholeBodyHandDataset, FreiHandDataset,
                    InterHand2DDoubleDataset, OneHand10KDataset,
                    PanopticHand2DDataset, Rhd2DDataset)
@@ -34,7 +35,7 @@ __all__ = [
     'Face300WDataset', 'Face300WLPDataset', 'FlyDataset', 'FreiHandDataset',
     'HalpeDataset', 'Horse10Dataset', 'Human36mDataset', 'HumanArt21Dataset', 'HumanArtDataset',
     'InvalidAnnotation', 'InvalidAnnotationWarning',
-    'InterHand2DDoubleDataset', 'JhmdbDataset', 'LapaDataset', 'LocustDataset',
+    'InterHand2DDoubleDataset', 'InterHand3DDataset', 'JhmdbDataset', 'LapaDataset', 'LocustDataset',
     'MacaqueDataset', 'MhpDataset', 'MpiiDataset', 'MpiiTrbDataset',
     'OCHumanDataset', 'OneHand10KDataset', 'PanopticHand2DDataset',
     'PoseTrack18Dataset', 'RepeatDataset', 'Rhd2DDataset', 'UBody2dDataset',

@@ -56,9 +56,20 @@ def load_camera_params(path: str, owner: str) -> Any:
     """Read a camera-parameter file: a pickle (``.pkl``) or a json."""
     check_file(path, 'camera_param_file', owner)
     if path.endswith('.json'):
-        return load_json(path, owner)
-    with open(path, 'rb') as f:
-        return pickle.load(f)
+        params = load_json(path, owner)
+    else:
+        try:
+            with open(path, 'rb') as f:
+                params = pickle.load(f)
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError,
+                ValueError, TypeError) as e:
+            raise ValueError(f'{owner}: camera_param_file {path} is not a readable '
+                             f'pickle of camera parameters: {e!r}') from e
+    if not isinstance(params, Mapping):
+        raise ValueError(f'{owner}: camera_param_file {path} holds a '
+                         f'{type(params).__name__}, expected a dict of camera '
+                         'parameters (one entry per camera)')
+    return params
 
 
 @DATASETS.register_module()

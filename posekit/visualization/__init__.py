@@ -7,12 +7,14 @@ from .draw import (COLOR_NAMES, color_list, draw_bboxes, draw_box_labels,
                    draw_keypoints, draw_links, draw_pose, heatmap_to_color,
                    overlay_heatmap)
 from .local_visualizer import PoseLocalVisualizer, write_rgb
+from .local_visualizer_3d import Pose3dLocalVisualizer
 from .vis_backends import (BaseVisBackend, LocalVisBackend, TensorboardVisBackend,
                            WandbVisBackend)
 from .visualizer import Visualizer
 
 __all__ = [
-    'BaseVisBackend', 'COLOR_NAMES', 'LocalVisBackend', 'PoseLocalVisualizer',
+    'BaseVisBackend', 'COLOR_NAMES', 'LocalVisBackend', 'Pose3dLocalVisualizer',
+    'PoseLocalVisualizer',
     'TensorboardVisBackend', 'Visualizer', 'WandbVisBackend', 'color_list',
     'draw_bboxes', 'draw_box_labels', 'draw_keypoints', 'draw_links', 'draw_pose',
     'heatmap_to_color', 'overlay_heatmap', 'write_rgb'

@@ -242,3 +242,41 @@ def test_videos_shorter_than_a_sample(synth):
     assert len(build(synth, seq_len=301, pad_video_seq=True)) == 340
     # a 10-frame video gives no 20-frame window (MMPose 1.3.2 fails here)
     assert len(build(synth, multiple_target=20, multiple_target_step=7)) == 2 + 41
+
+
+def test_bad_files_name_the_file_and_the_expectation(synth, tmp_path):
+    """Issue 15: a wrong frame count, an unreadable detection or camera file,
+    and a camera missing from the camera file each name file and key."""
+    det = np.load(synth / 'synth_det.npy')
+    np.save(tmp_path / 'det_339.npy', det[:339])
+    with pytest.raises(ValueError, match=r'det_339.npy has shape \(339, 17, 3\), '
+                                         r'expected \(340, 17, 3\) \(frames of .*synth_h36m.npz'):
+        build(synth, keypoint_2d_src='detection',
+              keypoint_2d_det_file=str(tmp_path / 'det_339.npy'))
+    (tmp_path / 'det.npy').write_bytes(b'not a numpy file')
+    with pytest.raises(ValueError, match='cannot read keypoint_2d_det_file .*det.npy'):
+        build(synth, keypoint_2d_src='detection', keypoint_2d_det_file=str(tmp_path / 'det.npy'))
+    (tmp_path / 'cams.pkl').write_bytes(b'garbage')
+    with pytest.raises(ValueError, match='camera_param_file .*cams.pkl is not a readable'):
+        build(synth, camera_param_file=str(tmp_path / 'cams.pkl'))
+    (tmp_path / 'list.pkl').write_bytes(pickle.dumps([1, 2]))
+    with pytest.raises(ValueError, match='list.pkl holds a list, expected a dict'):
+        build(synth, camera_param_file=str(tmp_path / 'list.pkl'))
+    with open(CAMERAS, 'rb') as f:
+        cams = pickle.load(f)
+    del cams[('S5', '55011271')]
+    (tmp_path / 'no_s5.pkl').write_bytes(pickle.dumps(cams))
+    with pytest.raises(KeyError, match=r"no_s5.pkl has no entry \('S5', '55011271'\) "
+                                       'for frame .*S5_Eating'):
+        build(synth, camera_param_file=str(tmp_path / 'no_s5.pkl'))
+
+
+def test_no_sample_error_says_how_many_frames_are_needed():
+    """MotionBERT's multiple_target=243 on the 4-frame fixture (MMPose 1.3.2
+    fails with 'need at least one array to concatenate')."""
+    with pytest.raises(ValueError, match=r'needs 243 consecutive frames .*multiple_target=243'
+                                         r'\) and the longest of its 4 video\(s\) has 1$'):
+        build(FIXTURE, 'test_h36m_body3d.npz', multiple_target=243)
+    with pytest.raises(ValueError, match=r'needs 27 consecutive .*has 1; set pad_video_seq'):
+        build(FIXTURE, 'test_h36m_body3d.npz', seq_len=27)
+    assert len(build(FIXTURE, 'test_h36m_body3d.npz', seq_len=27, pad_video_seq=True)) == 4

@@ -1,8 +1,8 @@
 """Every model config under configs/ builds and runs its three modes.
 
 Each config is used as written, except that its datasets read the COCO
-fixture (4 images) and batches have 2 samples made by the config's own
-train and val pipelines.
+fixture (4 images) or, for pose lifting, the Human3.6M fixture (4 frames),
+and batches have 2 samples made by the config's own train and val pipelines.
 """
 import importlib.util
 import random
@@ -21,7 +21,11 @@ CONFIGS = sorted(p for p in (ROOT / 'configs').rglob('*.py')
 # dataset type -> fixture in the same annotation format
 FIXTURES = {'CocoDataset': dict(data_root='tests/data/fixtures/coco/',
                                 ann_file='test_coco.json',
-                                data_prefix=dict(img=''))}
+                                data_prefix=dict(img='')),
+            'Human36mDataset': dict(data_root='tests/data/fixtures/h36m/',
+                                    ann_file='test_h36m_body3d.npz',
+                                    camera_param_file='cameras.pkl',
+                                    data_prefix=dict(img=''))}
 HAS_ALBUMENTATIONS = importlib.util.find_spec('albumentations') is not None
 
 
@@ -47,8 +51,10 @@ def _batch(dataset, indices=(0, 1)):
 
 def _expected_shapes(codec, num_keypoints):
     """Raw head output shapes for a batch of 2, from the codec."""
-    w, h = codec['input_size']
     kind = codec['type']
+    if kind == 'VideoPoseLifting':
+        return [(2, num_keypoints - codec.get('remove_root', False), 3)]
+    w, h = codec['input_size']
     if kind in ('MSRAHeatmap', 'UDPHeatmap', 'MegviiHeatmap'):
         hw, hh = codec['heatmap_size']
         return [(2, num_keypoints, hh, hw)]
@@ -82,11 +88,15 @@ def test_config_builds_and_runs(path, monkeypatch):
     model.train()
     data = model.data_preprocessor(
         _batch(_fixture_dataset(cfg, 'train_dataloader')), True)
-    assert data['inputs'].shape[0] == 2
-    assert data['inputs'].dtype == torch.float32
+    # lifting models stack a list of (K * 2, T) inputs themselves (MMPose's way)
+    batch = data['inputs']
+    batch = torch.stack(batch) if isinstance(batch, list) else batch
+    assert batch.shape[0] == 2
+    assert batch.dtype == torch.float32
     losses = model(**data, mode='loss')
     bottomup = cfg.get('data_mode') == 'bottomup'
-    assert bottomup or 'acc_pose' in losses
+    lifting = cfg.model.type == 'PoseLifter'
+    assert bottomup or ('mpjpe' if lifting else 'acc_pose') in losses
     assert any('loss' in k for k in losses)
     total, _ = model.parse_losses(losses)
     assert torch.isfinite(total)
@@ -101,6 +111,9 @@ def test_config_builds_and_runs(path, monkeypatch):
     with torch.no_grad():
         samples = model(**data, mode='predict')
     assert len(samples) == 2
+    if lifting:
+        _check_lifting(model, data, samples, dict(cfg.codec), num_keypoints)
+        return
     for sample in samples:
         pred = sample.pred_instances
         if bottomup:   # any number of people, at most the decoder's limit
@@ -153,3 +166,19 @@ def test_config_builds_and_runs(path, monkeypatch):
         assert outs[0].shape[2] in (2, 4)
     else:
         assert [tuple(o.shape) for o in outs] == expected
+
+
+def _check_lifting(model, data, samples, codec, num_keypoints):
+    """3D predictions: the raw output (root-relative, the codec's shape)
+    plus each sample's ``target_root``, in the dataset's units."""
+    with torch.no_grad():
+        out = model(data['inputs'], None, mode='tensor')
+    assert [tuple(out.shape)] == _expected_shapes(codec, num_keypoints)
+    for i, sample in enumerate(samples):
+        pred = sample.pred_instances
+        assert pred.keypoints.shape == (1, num_keypoints, 3)
+        assert pred.keypoint_scores.shape == (1, num_keypoints)
+        root = np.asarray(sample.metainfo['target_root']).reshape(1, 1, 3)
+        # float32 network output plus a root of ~5 m: a few ulps of 5
+        np.testing.assert_allclose(pred.keypoints, out[i:i + 1].numpy() + root,
+                                   rtol=0, atol=1e-5)

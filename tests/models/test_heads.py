@@ -113,7 +113,8 @@ TESTED_ELSEWHERE = {'CIDHead': 'test_cid_head.py',
                     'YOLOXPoseHead': 'test_onestage_heads.py',
                     'TemporalRegressionHead': 'test_pose_lifter.py',
                     'TrajectoryRegressionHead': 'test_pose_lifter.py',
-                    'MotionRegressionHead': 'test_dstformer.py'}
+                    'MotionRegressionHead': 'test_dstformer.py',
+                    'InternetHead': 'test_internet_head.py'}
 
 
 def test_cases_cover_every_registered_head():

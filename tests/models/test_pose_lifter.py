@@ -300,3 +300,21 @@ def test_unsupported_options_raise():
         semi(torch.randn(1, 4, 27), samples, mode='loss')
     with pytest.raises(ValueError, match='traj_head'):
         _tiny_lifter(traj_backbone=dict(type='TCN', in_channels=4))
+
+
+def test_list_of_per_sample_inputs_is_stacked():
+    """The data loader gives a list of (K * 2, T) tensors (not images); the
+    model stacks them into (N, K * 2, T), as MMPose's forward does."""
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='PoseLifter',
+        backbone=dict(type='TCN', in_channels=34, stem_channels=8, num_blocks=1,
+                      kernel_sizes=(3, 3), use_stride_conv=True),
+        head=dict(type='TemporalRegressionHead', in_channels=8, num_joints=17,
+                  loss=dict(type='MPJPELoss')))).eval()
+    xs = [torch.randn(34, 9, generator=torch.Generator().manual_seed(i)) for i in range(3)]
+    with torch.no_grad():
+        batched = model(torch.stack(xs), None, mode='tensor')
+        listed = model(xs, None, mode='tensor')
+    assert tuple(listed.shape) == (3, 17, 3)
+    assert torch.equal(listed, batched)

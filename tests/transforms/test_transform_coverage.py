@@ -58,6 +58,9 @@ VALUE_TESTS = {
         'test_mosaic_places_points_by_the_formula',
         'transforms/test_mix_img_transforms.py::'
         'test_mosaic_draw_order_follows_mmpose'],
+    'HandRandomFlip': [
+        'transforms/test_hand_transforms.py::'
+        'test_hand_random_flip_swaps_hands_by_hand'],
     'PackPoseInputs': [
         'transforms/test_formatting.py::test_inputs_tensor',
         'transforms/test_formatting.py::test_data_sample_contents'],

@@ -52,6 +52,9 @@ ARGS = {
     # tests/transforms/test_pose3d_transforms.py has its values
     'RandomFlipAroundRoot': dict(keypoints_flip_cfg={}, target_flip_cfg={},
                                  flip_prob=0.0),
+    # two-hand samples: here only prob=0 (a no-flip record);
+    # tests/transforms/test_hand_transforms.py has its values
+    'HandRandomFlip': dict(prob=0.0),
 }
 
 # the keys each transform adds or changes on the common sample
@@ -81,6 +84,7 @@ CHANGES = {
     'Mosaic': set(),
     'YOLOXMixUp': set(),
     'RandomFlipAroundRoot': set(),
+    'HandRandomFlip': {'flip', 'flip_direction'},
 }
 
 # a container: the transforms it runs say what they read and write
@@ -284,6 +288,13 @@ def _check_heatmap_mask(out, sample):
     np.testing.assert_array_equal(out['heatmap_mask'], np.ones((H, W), bool))
 
 
+def _check_no_flip(out, sample):
+    """prob=0: no flip recorded, every other value as it was."""
+    assert out['flip'] is False and out['flip_direction'] is None
+    _check_unchanged({k: v for k, v in out.items() if k not in ('flip', 'flip_direction')},
+                     sample)
+
+
 def _check_unchanged(out, sample):
     """prob=0: the very sample, every value as it was."""
     assert set(out) == set(sample)
@@ -303,7 +314,7 @@ CHECKS = {
     'BottomupResize': _check_bottomup_resize,
     'BottomupGetHeatmapMask': _check_heatmap_mask,
     'Mosaic': _check_unchanged, 'YOLOXMixUp': _check_unchanged,
-    'RandomFlipAroundRoot': _check_unchanged,
+    'RandomFlipAroundRoot': _check_unchanged, 'HandRandomFlip': _check_no_flip,
 }
 
 

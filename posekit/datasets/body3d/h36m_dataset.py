@@ -176,11 +176,24 @@ class Human36mDataset(BaseMocapDataset):
             if not seqs:
                 too_short.append('_'.join(key))
             sequences.extend(seqs)
+        if not sequences and videos:
+            longest = max(len(frames) for frames in videos.values())
+            raise ValueError(
+                f'{type(self).__name__}: no sample in {self.ann_file}: a sample needs '
+                f'{self._frames_per_sample()} consecutive frames of one video '
+                f'(seq_len={self.seq_len}, seq_step={self.seq_step}, '
+                f'multiple_target={self.multiple_target}) and the longest of its '
+                f'{len(videos)} video(s) has {longest}'
+                + ('' if self.multiple_target else '; set pad_video_seq=True to pad'))
         if too_short and sequences:
             warnings.warn(f'{type(self).__name__}: {len(too_short)} video(s) of '
                           f'{self.ann_file} are shorter than one sample and give '
                           f'none (e.g. {too_short[0]}); set pad_video_seq=True to keep them')
         return sequences
+
+    def _frames_per_sample(self) -> int:
+        """Video frames one sample spans (without padding)."""
+        return self.multiple_target or (self.seq_len - 1) * self.seq_step + 1
 
     def _video_sequences(self, frames: list[int]) -> list[list[int]]:
         n, step = len(frames), self.seq_step
@@ -189,7 +202,7 @@ class Human36mDataset(BaseMocapDataset):
             return [frames[i:i + size] for i in range(0, n - size + 1, stride)]
         if self.pad_video_seq:
             return padded_sequences(frames, self.seq_len, step, self.causal)
-        span = (self.seq_len - 1) * step + 1
+        span = self._frames_per_sample()
         return [frames[i:i + span:step] for i in range(n - span + 1)]
 
     # ------------------------------------------------------------ loading
@@ -208,7 +221,11 @@ class Human36mDataset(BaseMocapDataset):
 
     def _load_detections(self, num_frames: int) -> np.ndarray:
         """``keypoint_2d_det_file`` as (F, K, 3) float32, shape checked."""
-        det = np.load(self.keypoint_2d_det_file).astype(np.float32)
+        try:
+            det = np.asarray(np.load(self.keypoint_2d_det_file), dtype=np.float32)
+        except (OSError, ValueError) as e:
+            raise ValueError(f'{type(self).__name__}: cannot read keypoint_2d_det_file '
+                             f'{self.keypoint_2d_det_file} as a .npy array: {e}') from e
         expected = (num_frames, self._metainfo['num_keypoints'], 3)
         if det.shape != expected:
             raise ValueError(

@@ -12,6 +12,7 @@ from .bottomup_transforms import BottomupRandomAffine, BottomupResize
 from .bottomup_mask import BottomupGetHeatmapMask
 from .mix_img_transforms import Mosaic, YOLOXMixUp
 from .pose3d_transforms import RandomFlipAroundRoot
+from .hand_transforms import HandRandomFlip
 from .generate_target import GenerateTarget
 from .formatting import PackPoseInputs
 
@@ -21,4 +22,4 @@ __all__ = ['Compose', 'KeypointConverter', 'LoadImage', 'GetBBoxCenterScale',
            'FilterAnnotations', 'TopdownAffine', 'GenerateTarget',
            'PackPoseInputs', 'BottomupRandomAffine', 'BottomupResize',
            'BottomupGetHeatmapMask', 'Mosaic', 'YOLOXMixUp',
-           'RandomFlipAroundRoot']
+           'RandomFlipAroundRoot', 'HandRandomFlip']

@@ -78,4 +78,5 @@ def keypoint_mpjpe(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray,
     elif alignment != 'none':
         raise ValueError(f"alignment must be 'none', 'scale' or 'procrustes', "
                          f'got {alignment!r}')
-    return np.linalg.norm(pred - gt, ord=2, axis=-1)[mask].mean()
+    # a Python float, whatever the input dtype, so results print alike
+    return float(np.linalg.norm(pred - gt, ord=2, axis=-1)[mask].mean())

@@ -2,6 +2,7 @@
 from .base_metric import BaseMetric
 from .coco_metric import CocoMetric
 from .coco_wholebody_metric import CocoWholeBodyMetric
+from .interhand_metric import InterHandMetric
 from .keypoint_3d_metrics import MPJPE
 from .keypoint_error_metrics import AUC, EPE, NME
 from .keypoint_partition_metric import KeypointPartitionMetric
@@ -10,5 +11,5 @@ from .pck_metrics import JhmdbPCKAccuracy, MpiiPCKAccuracy, PCKAccuracy
 __all__ = [
     'BaseMetric', 'CocoMetric', 'CocoWholeBodyMetric', 'KeypointPartitionMetric',
     'PCKAccuracy', 'MpiiPCKAccuracy', 'JhmdbPCKAccuracy', 'AUC', 'EPE', 'NME',
-    'MPJPE'
+    'MPJPE', 'InterHandMetric'
 ]

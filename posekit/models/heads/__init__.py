@@ -6,6 +6,7 @@ from .cpm_head import CPMHead
 from .dekr_head import DEKRHead
 from .heatmap_head import HeatmapHead, ViPNASHead
 from .integral_regression_head import DSNTHead, IntegralRegressionHead
+from .internet_head import InternetHead
 from .motion_regression_head import MotionRegressionHead
 from .legacy import upgrade_legacy_head_keys, upgrade_legacy_keys
 from .regression_head import RegressionHead, RLEHead
@@ -22,5 +23,5 @@ __all__ = [
     'DEKRHead', 'DSNTHead', 'HeatmapHead',
     'IntegralRegressionHead', 'MotionRegressionHead', 'RegressionHead', 'RLEHead', 'RTMCCBlock',
     'RTMCCHead', 'RTMOHead', 'Scale', 'ScaleNorm', 'SimCCHead', 'TemporalRegressionHead', 'TrajectoryRegressionHead', 'ViPNASHead', 'YOLOXPoseHead', 'rope',
-    'upgrade_legacy_head_keys', 'upgrade_legacy_keys'
+    'upgrade_legacy_head_keys', 'upgrade_legacy_keys', 'InternetHead'
 ]

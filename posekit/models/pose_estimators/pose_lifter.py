@@ -110,6 +110,15 @@ class PoseLifter(BasePoseEstimator):
                                  'attribute "causal"')
         return self.backbone.causal
 
+    def forward(self, inputs: Tensor | list, data_samples: list | None = None,
+                mode: str = 'tensor'):
+        """:meth:`BasePoseEstimator.forward`; a list of per-sample inputs
+        (what the data loader gives: ``(K * 2, T)`` or ``(T, K, C)`` each,
+        not images) is stacked into a batch first, as MMPose does."""
+        if isinstance(inputs, (list, tuple)):
+            inputs = torch.stack(list(inputs))
+        return super().forward(inputs, data_samples, mode)
+
     def extract_feat(self, inputs: Tensor):
         """Pose features, or ``(pose_feats, traj_feats)`` with a trajectory
         model.
