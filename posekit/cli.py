@@ -29,7 +29,8 @@ COMMANDS = {
     'browse-dataset': ('posekit.commands.browse_dataset',
                        'draw dataset samples after the pipeline'),
     'make-synthetic': ('posekit.commands.make_synthetic',
-                       'write a synthetic COCO-format keypoint dataset'),
+                       'write a synthetic COCO-format keypoint dataset '
+                       '(--mocap: a Human3.6M-style motion-capture one)'),
     'train': ('posekit.commands.train', 'train a model from a config'),
     'test': ('posekit.commands.test', 'evaluate a checkpoint on the test set'),
     'export': ('posekit.commands.export', 'export a model to ONNX'),

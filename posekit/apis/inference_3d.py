@@ -215,9 +215,5 @@ def inference_pose_lifter_model(model: nn.Module, pose_results_2d: Sequence[Fram
             info['camera_param'] = dict(w=image_size[0], h=image_size[1])
         info.update(model.dataset_meta)
         data.append(pipeline(info))
-    batch = pseudo_collate(data)
-    # posekit's forward stacks (C, H, W) images only; a lifter's inputs are
-    # (K * C, T) or (T, K, C) per person (MMPose stacks any list)
-    batch['inputs'] = torch.stack(batch['inputs'])
-    with torch.no_grad():
-        return model.test_step(batch)
+    with torch.no_grad():  # PoseLifter stacks the per-person inputs
+        return model.test_step(pseudo_collate(data))

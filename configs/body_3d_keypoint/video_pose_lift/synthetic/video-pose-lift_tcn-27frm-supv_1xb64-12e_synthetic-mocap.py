@@ -19,6 +19,9 @@
 # P-MPJPE print in metres (the data's unit).
 _base_ = ['../../../_base_/default_runtime.py']
 
+# 3D skeletons drawn beside the 2D input (PoseVisualizationHook, tests)
+visualizer = dict(type='Pose3dLocalVisualizer', name='visualizer')
+
 # ---------------------------------------------------------------- schedule
 max_epochs = 12
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
