@@ -11,7 +11,9 @@
 #   bash tools/quickstart.sh onestage   one-stage RTMO model (boxes and poses)
 #   bash tools/quickstart.sh lift       2D-to-3D lifting (VideoPose3D TCN) on
 #                                       synthetic motion capture: MPJPE and
-#                                       P-MPJPE in metres, no pictures
+#                                       P-MPJPE in metres; pictures of four
+#                                       held-out frames (2D input, predicted
+#                                       and ground-truth 3D)
 #
 # Everything lands in work_dirs/quickstart/ (work_dirs/quickstart-<mode>/);
 # six of the pictures, tiled, are predictions.jpg there.
@@ -87,7 +89,33 @@ posekit train "$CONFIG" --work-dir "$WORK" --channels-last "${amp_flag[@]}" "${e
 checkpoint=$(cat "$WORK/last_checkpoint")
 posekit test "$CONFIG" "$checkpoint" --work-dir "$WORK" --out "$WORK/metrics.json" \
     | grep -E "$METRICS"
-if [ "$mode" = lift ]; then   # 2D keypoints in, no images: nothing to draw
+if [ "$mode" = lift ]; then
+    # 2D keypoints in, no images: draw four held-out frames of different
+    # videos and cameras (the 2D input, then the predicted and the
+    # ground-truth 3D skeletons), one row each
+    posekit test "$CONFIG" "$checkpoint" --work-dir "$WORK/show" --show-dir vis \
+        --cfg-options "+test_dataloader.dataset.indices=[75,3225,6375,9525]" >/dev/null
+    python - "$WORK/show" "$WORK/predictions.jpg" <<'EOF'
+"""Stack the newest run's lifting pictures, the input panel cut to its
+drawn square (the visualizer pads it to the width of the 3D panels)."""
+import glob
+import os
+import sys
+
+import cv2
+import numpy as np
+
+show, out = sys.argv[1:]
+run = sorted(glob.glob(os.path.join(show, '*', 'vis')))[-1]
+rows = []
+for name in sorted(os.listdir(run)):
+    picture = cv2.imread(os.path.join(run, name))
+    side, width = picture.shape[:2]         # 3D panels: two side x side squares
+    left = (width - 3 * side) // 2          # the input square, centred on the left
+    rows.append(np.hstack([picture[:, left:left + side], picture[:, width - 2 * side:]]))
+cv2.imwrite(out, np.vstack(rows))
+print(f'predictions drawn: {out}')
+EOF
     echo "main job done in $((SECONDS - start)) s"
     exit 0
 fi

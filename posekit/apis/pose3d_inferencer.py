@@ -43,6 +43,7 @@ import torch
 from posekit.fileio import write_json
 from posekit.registry import VISUALIZERS
 from posekit.structures import InstanceData, PoseDataSample, merge_data_samples
+from posekit.visualization import to_display_axes
 from .boxes import BoxFile
 from .inference import init_model
 from .inference_3d import (convert_keypoint_definition, extract_pose_sequence,
@@ -274,13 +275,8 @@ def split_people(sample: PoseDataSample) -> list[PoseDataSample]:
 
 
 def _to_display_axes(pred: InstanceData, rebase: bool) -> InstanceData:
-    """Camera axes (x right, y down, z forward) to (-x, z, -y): z up, as
-    MMPose's inferencer; with ``rebase``, each person's lowest joint at z = 0."""
-    kpts = np.asarray(pred.keypoints, dtype=np.float32)
-    kpts = kpts.reshape(-1, *kpts.shape[-2:])  # (1, 1, K, 3) sequence outputs too
-    kpts = np.stack([-kpts[..., 0], kpts[..., 2], -kpts[..., 1]], axis=-1)
-    if rebase:
-        kpts[..., 2] -= kpts[..., 2].min(axis=-1, keepdims=True)
+    """The instances in display axes (:func:`to_display_axes`), float32."""
+    kpts = to_display_axes(pred.keypoints, rebase).astype(np.float32)
     scores = np.asarray(pred.keypoint_scores, dtype=np.float32).reshape(kpts.shape[:2])
     return InstanceData(keypoints=kpts, keypoint_scores=scores)
 

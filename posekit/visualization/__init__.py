@@ -7,7 +7,7 @@ from .draw import (COLOR_NAMES, color_list, draw_bboxes, draw_box_labels,
                    draw_keypoints, draw_links, draw_pose, heatmap_to_color,
                    overlay_heatmap)
 from .local_visualizer import PoseLocalVisualizer, write_rgb
-from .local_visualizer_3d import Pose3dLocalVisualizer
+from .local_visualizer_3d import Pose3dLocalVisualizer, to_display_axes
 from .vis_backends import (BaseVisBackend, LocalVisBackend, TensorboardVisBackend,
                            WandbVisBackend)
 from .visualizer import Visualizer
@@ -17,5 +17,5 @@ __all__ = [
     'PoseLocalVisualizer',
     'TensorboardVisBackend', 'Visualizer', 'WandbVisBackend', 'color_list',
     'draw_bboxes', 'draw_box_labels', 'draw_keypoints', 'draw_links', 'draw_pose',
-    'heatmap_to_color', 'overlay_heatmap', 'write_rgb'
+    'heatmap_to_color', 'overlay_heatmap', 'to_display_axes', 'write_rgb'
 ]

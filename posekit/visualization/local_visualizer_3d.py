@@ -46,6 +46,26 @@ BOX_GREY = (200, 200, 200)
 BOX_ASPECT = np.array([1.0, 1.0, 0.75])
 
 
+def to_display_axes(keypoints: Any, rebase: bool = True) -> np.ndarray:
+    """Camera axes (x right, y down, z forward) to ``(-x, z, -y)`` (z up), as
+    MMPose's 3D inferencer shows poses; with ``rebase``, the lowest joint of
+    each pose is moved to z = 0 (the pose stands on the ground).
+
+    Args:
+        keypoints: (..., K, 3) camera coordinates (e.g. metres).
+        rebase (bool): Move each pose's lowest joint to z = 0.
+
+    Returns:
+        np.ndarray: (M, K, 3) float64, M the product of the leading dims.
+    """
+    kpts = np.asarray(to_numpy(keypoints), dtype=np.float64)
+    kpts = kpts.reshape(-1, *kpts.shape[-2:])
+    kpts = np.stack([-kpts[..., 0], kpts[..., 2], -kpts[..., 1]], axis=-1)
+    if rebase:
+        kpts[..., 2] -= np.nanmin(kpts[..., 2], axis=-1, keepdims=True)
+    return kpts
+
+
 def view_axes(azimuth: float, elevation: float) -> np.ndarray:
     """(3, 3) rows: screen right, screen up, towards the viewer, in data
     axes (z up), for matplotlib's ``view_init(elev, azim)`` in degrees."""
