@@ -3,11 +3,15 @@
     python tools/check_quickstart.py work_dirs/quickstart.log
     python tools/check_quickstart.py work_dirs/quickstart-bottomup.log bottomup
     python tools/check_quickstart.py work_dirs/quickstart-onestage.log onestage
+    python tools/check_quickstart.py work_dirs/quickstart-lift.log lift
 
 It must have printed COCO AP and, for the top-down model, PCK (numbers in
 [0, 1]), written metrics.json with the same values, drawn predictions.jpg (2 x 3 tiles of the
 held-out pictures) and left one JSON of 17-keypoint instances per held-out
-image from ``posekit infer``. Exits 1 naming the first broken promise.
+image from ``posekit infer``. The lifting job (no images) must have printed
+MPJPE and P-MPJPE (metres, in (0, 1)), written them to metrics.json and
+drawn predictions.jpg: four rows of a 400-pixel input square and the two
+400-pixel 3D panels. Exits 1 naming the first broken promise.
 """
 import json
 import re
@@ -20,7 +24,9 @@ VAL = Path('data/synthetic-1k/images/val')  # tools/quickstart.sh's DATA
 # mode -> (work dir, metrics printed)
 MODES = dict(topdown=(Path('work_dirs/quickstart'), ('coco/AP', 'PCK')),
              bottomup=(Path('work_dirs/quickstart-bottomup'), ('coco/AP', )),
-             onestage=(Path('work_dirs/quickstart-onestage'), ('coco/AP', )))
+             onestage=(Path('work_dirs/quickstart-onestage'), ('coco/AP', )),
+             lift=(Path('work_dirs/quickstart-lift'), ('MPJPE', 'P-MPJPE')))
+LIFT_PICTURE = (4 * 400, 3 * 400, 3)   # (h, w, c) of the lift job's picture
 
 
 def check(log_file: str, mode: str = 'topdown') -> None:
@@ -32,13 +38,20 @@ def check(log_file: str, mode: str = 'topdown') -> None:
         if not found:
             sys.exit(f'{log_file}: no "{name}: <value>" line printed')
         printed[name] = float(found.group(1))
-        if not 0 <= printed[name] <= 1:
-            sys.exit(f'{log_file}: {name} = {printed[name]} is not in [0, 1]')
+        if not 0 <= printed[name] <= 1 or mode == 'lift' and printed[name] == 0:
+            sys.exit(f'{log_file}: {name} = {printed[name]} is not in '
+                     + ('(0, 1) m' if mode == 'lift' else '[0, 1]'))
     metrics = json.loads((WORK / 'metrics.json').read_text())
     for name, value in printed.items():
         if abs(metrics[name] - value) > 1e-4:
             sys.exit(f'{WORK}/metrics.json: {name} {metrics[name]} != printed {value}')
     picture = cv2.imread(str(WORK / 'predictions.jpg'))
+    if mode == 'lift':
+        if picture is None or picture.shape != LIFT_PICTURE:
+            sys.exit(f'{WORK}/predictions.jpg: missing or not {LIFT_PICTURE} (h, w, c)')
+        print(f'main job (lift) checked: MPJPE {printed["MPJPE"]:.4f} m, P-MPJPE '
+              f'{printed["P-MPJPE"]:.4f} m, picture {picture.shape[1]}x{picture.shape[0]}')
+        return
     tile = cv2.imread(str(next(iter(sorted(VAL.iterdir())))))
     if picture is None or picture.shape != (2 * tile.shape[0], 3 * tile.shape[1], 3):
         sys.exit(f'{WORK}/predictions.jpg: missing or not 2 x 3 tiles of {tile.shape}')

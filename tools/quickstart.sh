@@ -28,7 +28,7 @@ DATA=data/synthetic-1k
 mode=${1:-topdown}
 case "$mode" in
     topdown)
-        CONFIG=configs/body_2d_keypoint/topdown_heatmap/synthetic/td-hm_hrnet-tiny_1xb8-10e_synthetic-128x96.py
+        CONFIG=configs/body_2d_keypoint/topdown_heatmap/synthetic/td-hm_hrnet-tiny_1xb8-9e_synthetic-128x96.py
         WORK=work_dirs/quickstart
         METRICS='^(coco/AP|coco/AP .5|coco/AR|PCK):'
         # pose every held-out figure inside its annotated box

@@ -152,7 +152,7 @@ def test_quickstart_config_trains_and_evaluates(synthetic_root, tmp_path):
     from posekit.config import Config
     from .conftest import point_at
     config = ROOT / 'configs' / 'body_2d_keypoint' / 'topdown_heatmap' / 'synthetic' / \
-        'td-hm_hrnet-tiny_1xb8-10e_synthetic-128x96.py'
+        'td-hm_hrnet-tiny_1xb8-9e_synthetic-128x96.py'
     cfg = Config.fromfile(config)
     point_at(cfg, synthetic_root)
     cfg.work_dir = str(tmp_path)
