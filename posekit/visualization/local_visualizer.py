@@ -218,6 +218,13 @@ class PoseLocalVisualizer(Visualizer):
         drawn = self.draw_datasample(image, data_sample, draw_gt, draw_pred,
                                      draw_heatmap, draw_bbox, show_kpt_idx,
                                      skeleton_style, kpt_thr)
+        return self.record(name, drawn, show, wait_time, out_file, step)
+
+    def record(self, name: str, drawn: np.ndarray, show: bool = False,
+               wait_time: float = 0, out_file: str | None = None,
+               step: int = 0) -> np.ndarray:
+        """Keep ``drawn`` as the current picture, show it (``show``), and
+        write it to ``out_file`` or else hand it to the vis backends."""
         self._image = drawn
         if show:
             self.show(drawn, win_name=name, wait_time=wait_time)

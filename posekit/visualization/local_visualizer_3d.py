@@ -37,7 +37,7 @@ from posekit.registry import VISUALIZERS
 from posekit.structures import to_numpy
 from posekit.structures.keypoint.definitions import convert_keypoint_definition
 from .draw import Color, draw_bboxes, draw_keypoints, draw_links
-from .local_visualizer import PoseLocalVisualizer, _check_style, write_rgb
+from .local_visualizer import PoseLocalVisualizer, _check_style
 from .visualizer import as_rgb_image
 
 WHITE = (255, 255, 255)
@@ -354,11 +354,4 @@ class Pose3dLocalVisualizer(PoseLocalVisualizer):
             image, data_sample, det_data_sample, draw_gt, draw_pred, draw_2d, draw_bbox,
             show_kpt_idx, skeleton_style, dataset_2d, dataset_3d, convert_keypoint,
             axis_azimuth, axis_limit, axis_dist, axis_elev, num_instances, kpt_thr)
-        self._image = drawn
-        if show:
-            self.show(drawn, win_name=name, wait_time=wait_time)
-        if out_file is not None:
-            write_rgb(out_file, drawn)
-        else:
-            self.add_image(name, drawn, step)
-        return drawn
+        return self.record(name, drawn, show, wait_time, out_file, step)

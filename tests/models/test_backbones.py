@@ -40,6 +40,24 @@ TINY_HRNET = dict(
     upsample=dict(mode='bilinear', align_corners=False))
 
 
+def tiny_litehrnet(module_type, with_head):
+    return dict(type='LiteHRNet', extra=dict(
+        stem=dict(stem_channels=8, out_channels=8, expand_ratio=1), num_stages=2,
+        stages_spec=dict(num_modules=(1, 1), num_branches=(2, 3), num_blocks=(1, 1),
+                         module_type=(module_type,) * 2, with_fuse=(True, True),
+                         reduce_ratios=(2, 2), num_channels=((8, 16), (8, 16, 32))),
+        with_head=with_head))
+
+
+def litehrnet(num_modules):   # MMPose's Lite-HRNet-18 (2, 4, 2) and -30 (3, 8, 3)
+    return dict(type='LiteHRNet', in_channels=3, extra=dict(
+        stem=dict(stem_channels=32, out_channels=32, expand_ratio=1), num_stages=3,
+        stages_spec=dict(num_modules=num_modules, num_branches=(2, 3, 4), num_blocks=(2, 2, 2),
+                         module_type=('LITE',) * 3, with_fuse=(True,) * 3, reduce_ratios=(8, 8, 8),
+                         num_channels=((40, 80), (40, 80, 160), (40, 80, 160, 320))),
+        with_head=True))
+
+
 def rtmpose(deepen, widen):
     return dict(type='mmdet.CSPNeXt', arch='P5', expand_ratio=0.5, deepen_factor=deepen,
                 widen_factor=widen, out_indices=(4,), channel_attention=True,
@@ -53,8 +71,18 @@ SMALL = {
                [(8, 16, 16), (16, 8, 8), (32, 4, 4), (64, 2, 2)]),
     'ResNetV1d': (dict(type='ResNetV1d', depth=50, base_channels=4, stem_channels=8,
                        out_indices=(1, 3)), [(32, 8, 8), (128, 2, 2)]),
+    'SEResNet': (dict(type='SEResNet', depth=50, base_channels=4, stem_channels=8, se_ratio=4,
+                      out_indices=(1, 3)), [(32, 8, 8), (128, 2, 2)]),
+    'ResNeXt': (dict(type='ResNeXt', depth=50, base_channels=8, stem_channels=8, groups=4,
+                     width_per_group=2, out_indices=(0, 3)), [(32, 16, 16), (256, 2, 2)]),
+    # SCConv pools by 4: a last stage at stride 16 keeps its maps >= 4x4
+    'SCNet': (dict(type='SCNet', depth=50, base_channels=8, stem_channels=8, strides=(1, 2, 2, 1),
+                   out_indices=(0, 3)), [(32, 16, 16), (256, 4, 4)]),
+    'ResNeSt': (dict(type='ResNeSt', depth=50, base_channels=4, stem_channels=8, groups=2,
+                     width_per_group=2, out_indices=(1, 3)), [(32, 8, 8), (128, 2, 2)]),
     'HRNet': (dict(type='HRNet', extra=TINY_HRNET),
               [(4, 16, 16), (8, 8, 8), (16, 4, 4), (32, 2, 2)]),
+    'LiteHRNet': (tiny_litehrnet('LITE', True), [(8, 16, 16)]),
     'MobileNetV2': (dict(type='MobileNetV2', widen_factor=0.25, out_indices=(0, 2, 7)),
                     [(8, 32, 32), (8, 8, 8), (1280, 2, 2)]),
     'CSPNeXt': (dict(type='CSPNeXt', deepen_factor=0.167, widen_factor=0.125,
@@ -63,6 +91,33 @@ SMALL = {
     'CSPDarknet': (dict(type='CSPDarknet', deepen_factor=0.33, widen_factor=0.125,
                         out_indices=(0, 1, 2, 3, 4)),
                    [(8, 32, 32), (16, 16, 16), (32, 8, 8), (64, 4, 4), (128, 2, 2)]),
+    'SwinTransformer': (dict(type='SwinTransformer', embed_dims=8, depths=(2, 2, 2, 2),
+                             num_heads=(1, 1, 2, 2), window_size=3),
+                        [(8, 16, 16), (16, 8, 8), (32, 4, 4), (64, 2, 2)]),
+    'ShuffleNetV2': (dict(type='ShuffleNetV2', widen_factor=0.5, out_indices=(0, 1, 2, 3)),
+                     [(48, 8, 8), (96, 4, 4), (192, 2, 2), (1024, 2, 2)]),
+    'ShuffleNetV1': (dict(type='ShuffleNetV1', groups=2, widen_factor=0.25, out_indices=(0, 1, 2)),
+                     [(48, 8, 8), (104, 4, 4), (200, 2, 2)]),
+    'VGG': (dict(type='VGG', depth=11, num_stages=3, dilations=(1, 1, 1), norm_cfg=dict(type='BN'),
+                 out_indices=(0, 1, 2)), [(64, 32, 32), (128, 16, 16), (256, 8, 8)]),
+    'AlexNet': (dict(type='AlexNet'), [(256, 1, 1)]),
+    'ViPNAS_MobileNetV3': (dict(type='ViPNAS_MobileNetV3', wid=(8, 8, 16, 16), expan=(None, 1, 2, 3),
+                                  dep=(None, 1, 2, 1), ks=(3, 3, 5, 3), group=(None, 8, 4, 48),
+                                  att=(None, True, False, True), stride=(2, 1, 2, 2),
+                                  act=('HSwish', 'ReLU', 'ReLU', 'HSwish')),
+                           [(16, 8, 8)]),
+    # stage_channels[0] != 256 runs only in posekit (MMPose's stem is fixed at 256)
+    'HourglassNet': (dict(type='HourglassNet', downsample_times=2, num_stacks=2,
+                          stage_channels=(8, 8, 16), stage_blocks=(1, 1, 2), feat_channel=8),
+                     [(8, 16, 16), (8, 16, 16)]),
+    'CPM': (dict(type='CPM', in_channels=3, out_channels=4, feat_channels=8, middle_channels=4,
+                 num_stages=2), [(4, 4, 4), (4, 4, 4)]),
+    'PyramidVisionTransformer': (dict(type='PyramidVisionTransformer', embed_dims=4,
+                                      num_layers=(1, 1, 1, 1), num_heads=(1, 2, 2, 4)),
+                                 [(4, 16, 16), (8, 8, 8), (8, 4, 4), (16, 2, 2)]),
+    'PyramidVisionTransformerV2': (dict(type='PyramidVisionTransformerV2', embed_dims=4,
+                                        num_layers=(1, 1, 1, 1), num_heads=(1, 2, 2, 4)),
+                                   [(4, 16, 16), (8, 8, 8), (8, 4, 4), (16, 2, 2)]),
     # (N, K * 2, T) keypoint sequences: see INPUT_SHAPES
     'TCN': (dict(type='TCN', in_channels=6, stem_channels=8, kernel_sizes=(3, 3, 3)),
             [(8, 19), (8, 1)]),
@@ -72,6 +127,7 @@ SMALL = {
 }
 # backbones that do not read (2, 3, 64, 64) images
 INPUT_SHAPES = {'TCN': (2, 6, 27), 'DSTFormer': (2, 4, 5, 3)}
+INPUT_SHAPES['CPM'] = (2, 3, 32, 32)   # its fixed 128-512 channel 9x9 convs are slow
 # backbones that return one tensor, not a tuple (as in MMPose)
 RETURNS_TENSOR = {'DSTFormer'}
 
@@ -113,6 +169,18 @@ REFERENCE = {
     'td-hm_res50': (dict(type='ResNet', depth=50), 318, 23508032, 'e2a250518221a0a3',
                     {'conv1.weight': (64, 3, 7, 7), 'layer1.0.downsample.0.weight': (256, 64, 1, 1),
                      'layer3.5.conv2.weight': (256, 256, 3, 3), 'layer4.2.bn3.bias': (2048,)}),
+    'td-hm_litehrnet-18': (litehrnet((2, 4, 2)), 1416, 1130072, '58e300965c8f9d29',
+                           {'stem.branch1.1.conv.weight': (16, 16, 1, 1),
+                            'transition0.0.2.weight': (40, 32, 1, 1),
+                            'stage1.0.layers.1.cross_resolution_weighting.conv1.conv.weight':
+                                (17, 140, 1, 1),
+                            'stage2.1.fuse_layers.3.0.2.3.weight': (320,),
+                            'head_layer.projects.0.pointwise_conv.conv.weight': (160, 320, 1, 1)}),
+    'td-hm_litehrnet-30': (litehrnet((3, 8, 3)), 2358, 1763020, '009ebff9708ffc89',
+                           {'stage0.0.layers.0.spatial_weighting.1.conv1.conv.bias': (10,),
+                            'transition2.3.0.0.weight': (160, 1, 3, 3)}),
+    'litehrnet-tiny-naive': (tiny_litehrnet('NAIVE', False), 234, 5836, '5282423d252a0595', {}),
+    'litehrnet-tiny-lite': (tiny_litehrnet('LITE', True), 254, 7534, '0ba09cd1b21e5528', {}),
     'td-hm_hrnet-w32': (dict(type='HRNet', in_channels=3, extra=HRNET_W32), 1752, 28535552,
                         'db4d212162b16a79',
                         {'transition1.0.0.weight': (32, 256, 3, 3),
@@ -136,6 +204,20 @@ REFERENCE = {
     'td-hm_resnetv1d50': (dict(type='ResNetV1d', depth=50), 330, 23527264, 'f4444b915402c095',
                           {'stem.0.conv.weight': (32, 3, 3, 3),
                            'layer2.0.downsample.1.weight': (512, 256, 1, 1)}),
+    'td-hm_seresnet50': (dict(type='SEResNet', depth=50), 382, 26039024, '5311d9354cd8c0c5',
+                         {'layer4.2.se_layer.conv1.conv.bias': (128,),
+                          'layer1.0.se_layer.conv2.conv.weight': (256, 16, 1, 1)}),
+    'td-hm_resnext101': (dict(type='ResNeXt', depth=101), 624, 42128704, '9f9fb3f2037fcb99',
+                         {'layer1.0.conv2.weight': (128, 4, 3, 3),
+                          'layer4.2.conv1.weight': (1024, 2048, 1, 1)}),
+    'td-hm_scnet50': (dict(type='SCNet', depth=50), 702, 23515584, 'b03bf4d1bf3085ff',
+                      {'layer1.0.k1.0.weight': (32, 32, 3, 3),
+                       'layer3.0.scconv.k3.1.running_mean': (128,),
+                       'layer2.0.conv3.weight': (512, 128, 1, 1)}),
+    'td-hm_resnest50': (dict(type='ResNeSt', depth=50), 474, 25434240, '8d512406e0f1ba52',
+                        {'layer1.0.conv2.conv.weight': (128, 32, 3, 3),
+                         'layer1.0.conv2.fc1.weight': (32, 64, 1, 1),
+                         'layer4.0.conv2.bn0.weight': (1024,)}),
     'td-hm_hrnetv2-w18_wflw': (dict(type='HRNet', in_channels=3, extra=HRNETV2_W18), 1830,
                                9562260, '72cdeb73a4656a73',
                                {'stage4.2.fuse_layers.3.0.2.0.weight': (144, 18, 3, 3),
@@ -159,6 +241,61 @@ REFERENCE = {
     'cspdarknet-P6-dw': (dict(type='CSPDarknet', arch='P6', deepen_factor=0.33, widen_factor=0.25,
                               use_depthwise=True, out_indices=(0, 1, 2, 3, 4, 5)), 330, 597792,
                          '024a9a88d29f41cf', {}),
+    'td-hm_swin-t': (dict(type='SwinTransformer', embed_dims=96, depths=[2, 2, 6, 2],
+                          num_heads=[3, 6, 12, 24], drop_path_rate=0.2, out_indices=(3,),
+                          convert_weights=True), 183, 27519354, 'b80285226efd17e3',
+                     {'stages.2.blocks.5.attn.w_msa.relative_position_index': (49, 49),
+                      'stages.2.downsample.reduction.weight': (768, 1536),
+                      'stages.3.blocks.1.ffn.layers.0.0.weight': (3072, 768), 'norm3.weight': (768,)}),
+    'td-hm_swin-b-384': (dict(type='SwinTransformer', embed_dims=128, depths=[2, 2, 18, 2],
+                              num_heads=[4, 8, 16, 32], window_size=12, out_indices=(3,)), 351,
+                         86878584, '5814973cb96c2e25',
+                         {'stages.0.blocks.0.attn.w_msa.relative_position_bias_table': (529, 4)}),
+    'swin-abs-pos': (dict(type='SwinTransformer', embed_dims=16, depths=(1, 1), num_heads=(1, 2),
+                          strides=(4, 2), pretrain_img_size=64, use_abs_pos_embed=True,
+                          patch_norm=False, out_indices=(0, 1)), 36, 23515, '58f4bdf48d57ef45', {}),
+    'td-hm_shufflenetv2': (dict(type='ShuffleNetV2', widen_factor=1.0), 336, 1253604,
+                           '197b5151d1d9b1fc', {'layers.1.3.branch2.2.conv.weight': (116, 116, 1, 1),
+                                                'layers.3.bn.running_var': (1024,)}),
+    'shufflenetv2-w2.0': (dict(type='ShuffleNetV2', widen_factor=2.0, out_indices=(0, 1, 2, 3)),
+                          336, 5344996, 'a5de2052df60928c', {}),
+    'td-hm_shufflenetv1': (dict(type='ShuffleNetV1', groups=3), 294, 904728, '2717cb5624900a16',
+                           {'layers.2.3.g_conv_1x1_expand.bn.running_var': (960,)}),
+    'shufflenetv1-g1-w0.5': (dict(type='ShuffleNetV1', groups=1, widen_factor=0.5,
+                                  out_indices=(0, 1, 2)), 294, 245484, 'c8d0bcadc0fc57d0',
+                             {'conv1.conv.weight': (12, 3, 3, 3)}),
+    'td-hm_vgg16-bn': (dict(type='VGG', depth=16, norm_cfg=dict(type='BN')), 91, 14723136,
+                       'b2218e7b454d9741', {'features.16.bn.running_var': (512,)}),
+    'vgg11-cls': (dict(type='VGG', depth=11, num_classes=10), 22, 128807306, '9eb4f9fa4b63115c',
+                  {'features.8.conv.bias': (512,), 'classifier.6.weight': (10, 4096)}),
+    'td-hm_alexnet': (dict(type='AlexNet', num_classes=-1), 10, 2469696, 'c4d7971d0530994c',
+                      {'features.10.weight': (256, 256, 3, 3)}),
+    'alexnet-cls': (dict(type='AlexNet', num_classes=10), 16, 57044810, 'bbd9986fc7f4065a', {}),
+    'td-hm_vipnas-mbv3': (dict(type='ViPNAS_MobileNetV3'), 446, 5884348, '048a7233823c0802',
+                          {'layer11.linear_conv.bn.running_mean': (80,),
+                           'layer21.linear_conv.bn.running_var': (160,)}),
+    'td-hm_hourglass52': (dict(type='HourglassNet', num_stacks=1), 492, 94843520, '2aff8df0068d90a6',
+                          {'stem.1.0.downsample.0.weight': (256, 128, 1, 1), 'inters.0.conv1.weight':
+                           (256, 256, 3, 3), 'hourglass_modules.0.low2.low2.low2.low2.low3.1.downsample'
+                           '.1.running_mean': (384,)}),
+    'hourglass104': (dict(type='HourglassNet'), 960, 187700352, 'ce5ad0b637027c2f',
+                     {'hourglass_modules.1.low2.low2.low2.low2.low1.0.conv2.weight': (512, 512, 3, 3),
+                      'remap_convs.0.conv.weight': (256, 256, 1, 1)}),
+    'td-hm_cpm': (dict(type='CPM', in_channels=3, out_channels=17, feat_channels=128, num_stages=6),
+                  216, 31304166, '3339de69de944baf',
+                  {'stem.9.conv.bias': (17,), 'cpm_stages.2.model.2.bn.running_var': (128,),
+                   'middle_conv.2.0.conv.weight': (32, 128, 5, 5)}),
+    'td-hm_pvt-s': (dict(type='PyramidVisionTransformer', num_layers=[3, 4, 6, 3]), 264, 23970816,
+                    '29ecfa164b2910cf',
+                    {'layers.0.1.0.pos_embed': (1, 3136, 64), 'layers.3.1.0.pos_embed': (1, 49, 512),
+                     'layers.2.1.3.attn.attn.in_proj_weight': (960, 320),
+                     'layers.0.1.1.attn.sr.weight': (64, 64, 8, 8),
+                     'layers.3.1.1.ffn.layers.3.weight': (512, 2048, 1, 1)}),
+    'td-hm_pvtv2-b2': (dict(type='PyramidVisionTransformerV2', embed_dims=64, num_layers=[3, 4, 6, 3]),
+                       300, 24849856, '61fd5bd70dc8814f',
+                       {'layers.1.1.0.ffn.layers.1.weight': (1024, 1, 3, 3), 'layers.3.2.weight': (512,),
+                        'layers.3.1.2.ffn.layers.4.weight': (512, 2048, 1, 1),
+                        'layers.0.0.projection.weight': (64, 3, 7, 7)}),
 }
 
 
@@ -202,7 +339,22 @@ GOLDEN_CFGS = {
     'resnet18': dict(type='ResNet', depth=18, base_channels=8, stem_channels=8, out_indices=(0, 1, 2, 3)),
     'resnet50-caffe': dict(type='ResNet', depth=50, base_channels=4, stem_channels=8, style='caffe'),
     'resnetv1d50': dict(type='ResNetV1d', depth=50, base_channels=4, stem_channels=8),
+    'seresnet50': dict(type='SEResNet', depth=50, base_channels=4, stem_channels=8, se_ratio=4),
+    'resnext50': dict(type='ResNeXt', depth=50, base_channels=8, stem_channels=8, groups=4,
+                      width_per_group=2, out_indices=(0, 3)),
+    'resnext50-caffe': dict(type='ResNeXt', depth=50, base_channels=8, stem_channels=8, groups=2,
+                            width_per_group=8, style='caffe', avg_down=True, deep_stem=True),
+    'scnet50': dict(type='SCNet', depth=50, base_channels=8, stem_channels=8, strides=(1, 2, 2, 1),
+                    out_indices=(0, 3)),
+    'resnest50-g2': dict(type='ResNeSt', depth=50, base_channels=4, stem_channels=8, groups=2,
+                         width_per_group=2),
+    'resnest50-caffe-r1': dict(type='ResNeSt', depth=50, base_channels=4, stem_channels=8, radix=1,
+                               style='caffe', out_indices=(1, 3)),
+    'resnest50-noavd-r4': dict(type='ResNeSt', depth=50, base_channels=4, stem_channels=8, radix=4,
+                               avg_down_stride=False, reduction_factor=2),
     'hrnet': dict(type='HRNet', extra=TINY_HRNET),
+    'litehrnet': tiny_litehrnet('LITE', True),
+    'litehrnet-naive': tiny_litehrnet('NAIVE', False),
     'mobilenetv2': dict(type='MobileNetV2', widen_factor=0.25, out_indices=(2, 7)),
     'cspnext': dict(type='mmdet.CSPNeXt', deepen_factor=0.167, widen_factor=0.125),
     'cspnext-p6-dw': dict(type='mmdet.CSPNeXt', arch='P6', deepen_factor=0.167, widen_factor=0.125,
@@ -211,6 +363,30 @@ GOLDEN_CFGS = {
                        out_indices=(1, 2, 3, 4)),
     'cspdarknet-p6-dw': dict(type='CSPDarknet', arch='P6', deepen_factor=0.33, widen_factor=0.125,
                              use_depthwise=True, out_indices=(5,), spp_kernal_sizes=(3, 5)),
+    'swin': dict(type='SwinTransformer', embed_dims=8, depths=(2, 2, 2, 2), num_heads=(1, 1, 2, 2),
+                 window_size=3),
+    'swin-abs-qkscale': dict(type='SwinTransformer', embed_dims=8, depths=(1, 3), num_heads=(2, 2),
+                             strides=(4, 2), window_size=5, pretrain_img_size=64,
+                             use_abs_pos_embed=True, qk_scale=0.3, qkv_bias=False, mlp_ratio=2,
+                             out_indices=(1,)),
+    'shufflenetv2': dict(type='ShuffleNetV2', widen_factor=0.5, out_indices=(0, 3)),
+    'shufflenetv1': dict(type='ShuffleNetV1', groups=2, widen_factor=0.25, out_indices=(0, 2)),
+    'vgg11-bn': dict(type='VGG', depth=11, norm_cfg=dict(type='BN'), num_stages=4,
+                     dilations=(1, 1, 2, 1), out_indices=(1, 3), with_last_pool=False),
+    'alexnet': dict(type='AlexNet'),
+    'vipnas-mbv3': dict(type='ViPNAS_MobileNetV3', wid=(8, 8, 16, 16), expan=(None, 1, 2, 3),
+                    dep=(None, 1, 2, 1), ks=(3, 3, 5, 3), group=(None, 8, 4, 48),
+                    att=(None, True, False, True), stride=(2, 1, 2, 2),
+                    act=('HSwish', 'ReLU', 'ReLU', 'HSwish')),
+    'hourglass': dict(type='HourglassNet', downsample_times=2, num_stacks=2,
+                      stage_channels=(256, 16, 16), stage_blocks=(1, 1, 1), feat_channel=8),
+    'cpm': dict(type='CPM', in_channels=3, out_channels=4, feat_channels=8, middle_channels=4,
+                num_stages=2),
+    'pvt': dict(type='PyramidVisionTransformer', embed_dims=4, num_layers=(1, 2, 1, 1),
+                num_heads=(1, 2, 2, 4), pretrain_img_size=32, qkv_bias=False, out_indices=(0, 3)),
+    'pvtv2': dict(type='PyramidVisionTransformerV2', embed_dims=4, num_layers=(1, 1, 2, 1),
+                  num_heads=(1, 2, 2, 4), mlp_ratios=(2, 2, 2, 2), sr_ratios=(4, 2, 2, 1),
+                  out_indices=(1, 2, 3)),
 }
 GOLDEN_INDICES = (0, 7, 101, 555)
 # MMPose's outputs for fill_deterministic weights and golden_input(), eval mode:
@@ -219,12 +395,32 @@ GOLDEN = {
     'resnet18': [((1, 8, 16, 16), 0.365608, 0.3446475, (0.5810215, 0.8393577, 0.2324578, 0.7264543)), ((1, 16, 8, 8), 5.0992038, 6.7998879, (3.8344364, 8.2206583, 0.0, 0.0)), ((1, 32, 4, 4), 89.5345405, 133.9135769, (0.0, 185.5430298, 337.8242493, 0.0274319)), ((1, 64, 2, 2), 139.1195966, 257.2621384, (0.0, 9.413887, 0.0, 0.0))],  # noqa: E501
     'resnet50-caffe': [((1, 128, 2, 2), 30472.9683831, 43126.1935503, (0.0, 19912.8066406, 0.0, 53665.859375))],  # noqa: E501
     'resnetv1d50': [((1, 128, 2, 2), 640426.6860771, 819562.4382576, (0.0, 1283456.75, 0.0, 2840739.5))],  # noqa: E501
+    'seresnet50': [((1, 128, 2, 2), 2146.7912914, 3342.4435991, (7234.9169922, 0.0, 3414.8701172, 0.0))],  # noqa: E501
+    'resnext50': [((1, 32, 16, 16), 1.5653708, 2.1341531, (0.0, 0.0, 0.0, 0.0)), ((1, 256, 2, 2), 5933333.570693, 7850964.2211546, (3003583.75, 0.0, 15511480.0, 37738732.0))],  # noqa: E501
+    'resnext50-caffe': [((1, 256, 2, 2), 230154646.5149536, 314444231.3139008, (35003916.0, 0.0, 422731072.0, 542276800.0))],  # noqa: E501
+    'scnet50': [((1, 32, 16, 16), 1.8729004, 2.0181917, (5.8284411, 8.486721, 5.5312171, 5.90868)), ((1, 256, 4, 4), 6794117532.926025, 8473773322.993615, (13076136960.0, 13422177280.0, 0.0, 23416432640.0))],  # noqa: E501
+    'resnest50-g2': [((1, 128, 2, 2), 14906801.8281555, 17345169.7287557, (0.0, 24291062.0, 0.0, 22899982.0))],  # noqa: E501
+    'resnest50-caffe-r1': [((1, 32, 8, 8), 23.6052754, 20.6462809, (12.1353569, 5.3958902, 0.0, 43.5906219)), ((1, 128, 2, 2), 6136.279419, 6933.3354371, (0.0, 13036.9199219, 0.0, 12177.4375))],  # noqa: E501
+    'resnest50-noavd-r4': [((1, 128, 2, 2), 41055.6022307, 60682.5038211, (0.0, 0.0, 0.0, 0.0))],  # noqa: E501
+    'litehrnet': [((1, 8, 16, 16), 384.2966794, 651.9222695, (28.3185978, 1257.8674316, 0.0, 0.0))],
+    'litehrnet-naive': [((1, 8, 16, 16), 277.7202138, 241.9219804, (33.2122307, 45.326004, 108.9087296, 179.0075378))],  # noqa: E501
     'hrnet': [((1, 4, 16, 16), 30.789689, 151.1862817, (68.020752, 0.0, 0.0, 0.0)), ((1, 8, 8, 8), 557.5739439, 836.7962086, (0.0, 0.0, 134.8134003, 0.0)), ((1, 16, 4, 4), 1705.9922904, 2085.600417, (1699.9445801, 2858.0615234, 0.0, 2818.4528809)), ((1, 32, 2, 2), 6443.5594629, 8912.58222, (0.0, 0.0, 0.0, 32979.2578125))],  # noqa: E501
     'mobilenetv2': [((1, 8, 8, 8), -2.596616, 8.1192563, (-1.2840548, 2.0063207, -12.883707, -8.6392651)), ((1, 1280, 2, 2), 1.0362171, 1.4105205, (0.0, 0.7271898, 5.5725689, 0.524528))],  # noqa: E501
     'cspnext': [((1, 32, 8, 8), 0.016013, 0.1029774, (0.0479786, 0.0479566, 0.0401336, 0.250601)), ((1, 64, 4, 4), 0.0293431, 0.1641231, (0.0455749, 0.0452925, -0.1713568, 0.124918)), ((1, 128, 2, 2), 0.0425269, 0.2064146, (0.119478, -0.1538406, -0.1272606, -0.0316991))],  # noqa: E501
     'cspnext-p6-dw': [((1, 128, 1, 1), 28.3581981, 37.8401084, (-0.0, -1.28e-05, 57.0064545, -0.0))],
     'cspdarknet': [((1, 16, 16, 16), -0.012277, 0.1505641, (0.2086322, 0.154587, -0.0953989, -0.1905957)), ((1, 32, 8, 8), 0.0277711, 0.1912753, (0.0283669, 0.0305737, -0.0612567, 0.422026)), ((1, 64, 4, 4), 0.0291199, 0.1763277, (0.4655652, 0.491697, -0.1370464, 0.5031053)), ((1, 128, 2, 2), 0.1203104, 0.3894401, (0.147578, -0.106329, -0.0959266, 0.8369866))],  # noqa: E501
     'cspdarknet-p6-dw': [((1, 128, 1, 1), 20112.575379, 26761.1328434, (1335.8823242, -0.0, 35925.78125, 55173.359375))],  # noqa: E501
+    'swin': [((1, 8, 16, 16), 0.0606219, 1.0653152, (0.5377594, 0.2996724, 1.0622221, 0.0106578)), ((1, 16, 8, 8), 0.0261759, 1.0512803, (-1.2170949, 0.9277769, 1.5341094, -0.9634907)), ((1, 32, 4, 4), 0.0023768, 1.0136719, (-1.1357234, -1.382905, 0.9630908, 0.8831679)), ((1, 64, 2, 2), 0.0086422, 1.0261955, (-0.3382801, 1.0439339, 1.9674497, 1.4051822))],  # noqa: E501
+    'swin-abs-qkscale': [((1, 16, 8, 8), 0.0094398, 1.0456567, (0.1550751, 0.9885613, 0.7501157, 1.4131531))],  # noqa: E501
+    'shufflenetv2': [((1, 48, 8, 8), 106.9121752, 168.4171945, (0.0, 0.0, 252.819931, 24.620121)), ((1, 1024, 2, 2), 31.6820591, 45.5378086, (6.4617686, 0.0, 81.3108749, 0.0))],  # noqa: E501
+    'shufflenetv1': [((1, 48, 8, 8), 579.2835929, 829.6000531, (0.0, 0.0, 833.2628784, 0.0)), ((1, 200, 2, 2), 720.2772558, 820.1116738, (747.9372559, 1131.7165527, 2002.4437256, 0.0))],  # noqa: E501
+    'vgg11-bn': [((1, 128, 16, 16), 2.3735196, 2.353543, (1.7898319, 4.4576001, 6.305624, 0.7324712)), ((1, 512, 8, 8), 0.0790431, 0.1172603, (0.0, 0.0, 0.0560741, 0.4363944))],  # noqa: E501
+    'alexnet': [((1, 256, 1, 1), 0.0339172, 0.0402263, (0.0451016, 0.0, 0.0695862, 0.0))],
+    'vipnas-mbv3': [((1, 16, 8, 8), -0.8528144, 14.6510393, (-3.1619186, 0.5689177, -12.5330486, -13.4028683))],  # noqa: E501
+    'hourglass': [((1, 8, 16, 16), 716.540019, 1130.1972231, (539.2802124, 1077.2214355, 3816.5102539, 0.0)), ((1, 8, 16, 16), 58103302.5717773, 90735090.87787, (0.0, 0.0, 0.0, 0.0))],  # noqa: E501
+    'cpm': [((1, 4, 8, 8), 2.3883495, 1.8619604, (1.672766, 1.672169, 4.53897, 1.6722045)), ((1, 4, 8, 8), 0.2150641, 1.5477447, (-0.0447462, -0.2428499, -0.0511697, -0.4812999))],  # noqa: E501
+    'pvt': [((1, 4, 16, 16), -0.0027082, 1.0218417, (-0.9244102, 0.5858401, 1.6718944, -0.6322575)), ((1, 16, 2, 2), -0.2456316, 10.865402, (11.3384533, -10.6351309, 1.6832819, -13.8731966))],  # noqa: E501
+    'pvtv2': [((1, 8, 8, 8), 0.016129, 0.9502269, (1.8971616, 0.7221724, 0.8513727, -0.3425908)), ((1, 8, 4, 4), 0.0256178, 1.131841, (1.3682417, 1.855572, -0.6014717, 0.6023485)), ((1, 16, 2, 2), 0.0058706, 0.9933978, (-1.1195308, -0.1287393, -1.3507992, 0.2983828))],  # noqa: E501
 }
 
 
@@ -255,6 +451,45 @@ def test_outputs_match_mmpose(name):
         assert ref.std().item() == pytest.approx(std, abs=tol)
         got = [ref[i % ref.numel()].item() for i in GOLDEN_INDICES]
         assert got == pytest.approx(list(values), abs=tol)
+
+
+@pytest.mark.parametrize('name', ['SEResNet', 'ResNeXt', 'SCNet', 'ResNeSt'])
+def test_resnet_family_options(name):
+    """with_cp gives the same gradients, zero_init_residual zeroes each new
+    block's last norm, frozen_stages freezes the stem and stage 1."""
+    torch.manual_seed(0)
+    cfg = SMALL[name][0]
+    plain = MODELS.build(cfg)
+    plain.init_weights()
+    assert all(torch.all(block.bn3.weight == 0) for block in plain.layer2)
+    ckpt = MODELS.build(dict(cfg, with_cp=True))
+    ckpt.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 64, 64, requires_grad=True)
+    a, b = sum(o.sum() for o in plain(x)), sum(o.sum() for o in ckpt(x))
+    torch.testing.assert_close(a, b)
+    a.backward()
+    b.backward()
+    for (n, p), q in zip(plain.named_parameters(), ckpt.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, msg=n)
+    frozen = MODELS.build(dict(cfg, frozen_stages=1)).train()
+    assert grads(frozen.layer1) == {False} and bn_modes(frozen.layer1) == {False}
+    assert grads(frozen.layer2) == {True}
+
+
+def test_resnet_family_invalid_arguments():
+    with pytest.raises(KeyError, match='depth 18'):
+        MODELS.build(dict(type='SEResNet', depth=18))
+    with pytest.raises(KeyError, match='depth 152'):
+        MODELS.build(dict(type='SCNet', depth=152))
+    with pytest.raises(ValueError, match='dilation must be 1'):
+        MODELS.build(dict(SMALL['SCNet'][0], dilations=(1, 1, 2, 1)))
+    from posekit.models.backbones.resnext import ResNeXtBottleneck
+    with pytest.raises(ValueError, match='not a multiple of base_channels'):
+        ResNeXtBottleneck(64, 96, base_channels=64)
+    with pytest.raises(ValueError, match='radix'):
+        MODELS.build(dict(SMALL['ResNeSt'][0], radix=0))
+    with pytest.raises(ValueError, match='style'):
+        MODELS.build(dict(SMALL['SCNet'][0], style='tf'))
 
 
 def bn_modes(module):
@@ -290,6 +525,34 @@ def test_hrnet_frozen_stages():
         assert grads(part) == {False}
     assert bn_modes(model.stage2) == {False}
     assert grads(model.stage3) == {True} and bn_modes(model.stage3) == {True}
+
+
+def test_litehrnet_with_cp_norm_eval_and_errors():
+    for cfg in (tiny_litehrnet('LITE', True), tiny_litehrnet('NAIVE', False)):
+        torch.manual_seed(0)
+        plain, ckpt = MODELS.build(cfg), MODELS.build(dict(cfg, with_cp=True))
+        ckpt.load_state_dict(plain.state_dict())
+        x = torch.randn(1, 3, 64, 64, requires_grad=True)
+        a, b = plain(x)[0].sum(), ckpt(x)[0].sum()
+        torch.testing.assert_close(a, b)
+        a.backward()
+        b.backward()
+        for (n, p), q in zip(plain.named_parameters(), ckpt.parameters()):
+            torch.testing.assert_close(p.grad, q.grad, msg=n)
+    model = MODELS.build(dict(tiny_litehrnet('LITE', True), norm_eval=True))
+    assert bn_modes(model.train()) == {False}
+    bad = tiny_litehrnet('LITE', True)
+    bad['extra']['stages_spec']['module_type'] = ('LITE', 'FAST')
+    with pytest.raises(ValueError, match='module_type'):
+        MODELS.build(bad)
+    bad = tiny_litehrnet('LITE', True)
+    bad['extra']['upsample'] = dict(mode='bilinear')
+    with pytest.raises(KeyError, match='upsample'):
+        MODELS.build(bad)
+    bad = tiny_litehrnet('NAIVE', True)
+    bad['extra']['stages_spec']['num_channels'] = ((8, 16), (8, 16))
+    with pytest.raises(ValueError, match='num_branches'):
+        MODELS.build(bad)
 
 
 def test_mobilenetv2_frozen_stages():
@@ -418,3 +681,24 @@ def test_basic_block_style_is_accepted_and_ignored_as_in_mmpose():
             block(8, 8, style='tf')
         with pytest.raises(ValueError, match='init_cfg of a single ResNet block'):
             block(8, 8, init_cfg=dict(type='Constant', val=0))
+
+
+def test_hourglass_and_cpm_arguments():
+    """Bad arguments name themselves; norm_cfg reaches every hourglass level
+    (MMPose builds those with BN whatever norm_cfg says)."""
+    small = SMALL['HourglassNet'][0]
+    with pytest.raises(ValueError, match='num_stacks'):
+        MODELS.build(dict(small, num_stacks=0))
+    with pytest.raises(ValueError, match='stage_blocks'):
+        MODELS.build(dict(small, stage_blocks=(1, 1)))
+    with pytest.raises(ValueError, match='downsample_times=3'):
+        MODELS.build(dict(small, downsample_times=3))
+    gn = MODELS.build(dict(small, norm_cfg=dict(type='GN', num_groups=4)))
+    assert not any(isinstance(m, _BatchNorm) for m in gn.modules())
+    assert gn.hourglass_modules[0].low2.low3[0].gn1.num_groups == 4
+    out = gn(torch.randn(1, 3, 72, 72))      # sizes that do not halve evenly also run
+    assert [tuple(o.shape) for o in out] == [(1, 8, 18, 18)] * 2
+    with pytest.raises(ValueError, match='in_channels=3'):
+        MODELS.build(dict(SMALL['CPM'][0], in_channels=4))
+    with pytest.raises(ValueError, match='num_stages'):
+        MODELS.build(dict(SMALL['CPM'][0], num_stages=0))

@@ -1,11 +1,25 @@
 """posekit.models.backbones: each module is imported here, which registers it."""
+from .alexnet import AlexNet
 from .base_backbone import BaseBackbone
+from .cpm import CPM
 from .csp_darknet import CSPDarknet
 from .cspnext import CSPNeXt
 from .dstformer import DSTFormer
+from .hourglass import HourglassNet
 from .hrnet import HRNet
+from .litehrnet import LiteHRNet
 from .mobilenet_v2 import MobileNetV2
+from .pvt import PyramidVisionTransformer, PyramidVisionTransformerV2
 from .resnet import ResNet, ResNetV1d
+from .resnest import ResNeSt
+from .resnext import ResNeXt
+from .scnet import SCNet
+from .seresnet import SEResNet
+from .shufflenet_v1 import ShuffleNetV1
+from .shufflenet_v2 import ShuffleNetV2
+from .swin import SwinTransformer
 from .tcn import TCN
+from .vgg import VGG
+from .vipnas_mbv3 import ViPNAS_MobileNetV3
 
-__all__ = ['BaseBackbone', 'CSPDarknet', 'CSPNeXt', 'DSTFormer', 'HRNet', 'MobileNetV2', 'ResNet', 'ResNetV1d', 'TCN']
+__all__ = ['BaseBackbone', 'PyramidVisionTransformer', 'PyramidVisionTransformerV2', 'SwinTransformer', 'CPM', 'HourglassNet', 'CSPDarknet', 'CSPNeXt', 'DSTFormer', 'HRNet', 'LiteHRNet', 'MobileNetV2', 'ResNet', 'ResNetV1d', 'ResNeSt', 'ResNeXt', 'SCNet', 'SEResNet', 'TCN', 'AlexNet', 'ShuffleNetV1', 'ShuffleNetV2', 'VGG', 'ViPNAS_MobileNetV3']

@@ -110,8 +110,9 @@ class BasicBlock(_ResidualBlock):
 class Bottleneck(_ResidualBlock):
     """1x1 reduce, 3x3, 1x1 expand (ResNet-50/101/152).
 
-    The middle width is ``out_channels // expansion``. ``style='pytorch'``
-    strides in the 3x3 conv, 'caffe' in the first 1x1 conv.
+    The middle width is ``out_channels // expansion`` unless ``mid_channels``
+    is given (ResNeXt-style blocks widen it); ``groups`` splits the 3x3 conv.
+    ``style='pytorch'`` strides in the 3x3 conv, 'caffe' in the first 1x1 conv.
     """
 
     expansion = 4
@@ -120,7 +121,8 @@ class Bottleneck(_ResidualBlock):
                  stride: int = 1, dilation: int = 1,
                  downsample: nn.Module | None = None, style: str = 'pytorch',
                  with_cp: bool = False, conv_cfg: dict | None = None,
-                 norm_cfg: dict | None = None, init_cfg=None):
+                 norm_cfg: dict | None = None, init_cfg=None,
+                 mid_channels: int | None = None, groups: int = 1):
         super().__init__()
         if style not in ('pytorch', 'caffe'):
             raise ValueError(f'style must be "pytorch" or "caffe", got {style!r}')
@@ -129,7 +131,7 @@ class Bottleneck(_ResidualBlock):
             raise ValueError(f'out_channels {out_channels} is not a multiple '
                              f'of expansion {expansion}')
         norm_cfg = norm_cfg or dict(type='BN')
-        mid = out_channels // expansion
+        mid = mid_channels or out_channels // expansion
         self.in_channels, self.out_channels = in_channels, out_channels
         self.with_cp = with_cp
         stride1, stride2 = (1, stride) if style == 'pytorch' else (stride, 1)
@@ -138,7 +140,7 @@ class Bottleneck(_ResidualBlock):
         self.norm1_name = self._add_norm(norm_cfg, mid, 1)
         self.conv2 = build_conv_layer(conv_cfg, mid, mid, kernel_size=3,
                                       stride=stride2, padding=dilation,
-                                      dilation=dilation, bias=False)
+                                      dilation=dilation, groups=groups, bias=False)
         self.norm2_name = self._add_norm(norm_cfg, mid, 2)
         self.conv3 = build_conv_layer(conv_cfg, mid, out_channels, kernel_size=1,
                                       bias=False)
@@ -285,12 +287,17 @@ class ResNet(BaseBackbone):
                 self.block, num_blocks, in_ch, out_ch, stride=strides[i],
                 avg_down=avg_down, conv_cfg=conv_cfg, norm_cfg=self.norm_cfg,
                 expansion=self.expansion, dilation=dilations[i], style=style,
-                with_cp=with_cp)
+                with_cp=with_cp, **self._block_args())
             self.add_module(f'layer{i + 1}', layer)
             self.res_layers.append(f'layer{i + 1}')
             in_ch, out_ch = out_ch, out_ch * 2
         self.feat_dim = in_ch
         self._freeze_stages()
+
+    def _block_args(self) -> dict:
+        """Arguments every block gets beyond ResNet's own: a hook for
+        subclasses whose blocks take more (SEResNet's ``se_ratio``...)."""
+        return {}
 
     def _make_stem(self, in_channels: int, stem_channels: int) -> None:
         if self.deep_stem:

@@ -9,6 +9,7 @@ from .init import (BaseModule, bias_init_with_prob, caffe2_xavier_init,
 from .layers import (ConvModule, DepthwiseSeparableConvModule, DropPath,
                      build_activation_layer, build_conv_layer,
                      build_norm_layer, build_upsample_layer)
+from .se_layer import SELayer
 from .tta import flip_coordinates, flip_heatmaps, flip_vectors, flip_visibility
 
 __all__ = [
@@ -20,5 +21,5 @@ __all__ = [
     'kaiming_init', 'normal_init', 'trunc_normal_', 'trunc_normal_init',
     'uniform_init', 'xavier_init',
     'flip_coordinates', 'flip_heatmaps', 'flip_vectors', 'flip_visibility',
-    'has_sync_batchnorm', 'revert_sync_batchnorm',
+    'has_sync_batchnorm', 'revert_sync_batchnorm', 'SELayer',
 ]
