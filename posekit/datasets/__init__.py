@@ -11,6 +11,7 @@ from .body import (AicDataset, CocoDataset, CrowdPoseDataset, ExlposeDataset,
                    MhpDataset, MpiiDataset, MpiiTrbDataset, OCHumanDataset,
                    PoseTrack18Dataset)
 from .body3d import Human36mDataset
+from .class_balanced import ClassBalancedDataset
 from .dataset_wrappers import CombinedDataset, ConcatDataset, RepeatDataset
 from .face import (AFLWDataset, COFWDataset, CocoWholeBodyFaceDataset,
                    Face300VWDataset, Face300WDataset, Face300WLPDataset,
@@ -21,11 +22,11 @@ from .hand import (CocoWholeBodyHandDataset, FreiHandDataset,
                    InterHand2DDoubleDataset, OneHand10KDataset,
                    PanopticHand2DDataset, Rhd2DDataset)
 from .metainfo import parse_pose_metainfo
-from .samplers import DefaultSampler, InfiniteSampler
+from .samplers import DefaultSampler, InfiniteSampler, MultiSourceSampler
 from .wholebody import CocoWholeBodyDataset, HalpeDataset, UBody2dDataset
 
 __all__ = [
-    'DefaultSampler', 'InfiniteSampler',
+    'DefaultSampler', 'InfiniteSampler', 'MultiSourceSampler', 'ClassBalancedDataset',
     'AFLWDataset', 'AP10KDataset', 'ATRWDataset', 'AicDataset',
     'AnimalKingdomDataset', 'AnimalPoseDataset', 'BaseCocoStyleDataset',
     'BaseDataset', 'BaseMocapDataset', 'COFWDataset', 'CocoDataset', 'CocoWholeBodyDataset',

@@ -18,6 +18,8 @@ from torch.utils.data import Sampler
 
 from posekit.registry import DATA_SAMPLERS
 
+from .dataset_wrappers import CombinedDataset
+
 
 def _dist_info() -> tuple[int, int]:
     """(rank, world size); (0, 1) without an initialised process group."""
@@ -121,4 +123,95 @@ class InfiniteSampler(Sampler):
         InfiniteSampler does (it depends on the seed only: an
         iteration-based run has no epochs to reshuffle at). It is kept as
         ``self.epoch``, which the per-sample seeds of the data loader read."""
+        self.epoch = epoch
+
+
+@DATA_SAMPLERS.register_module()
+class MultiSourceSampler(Sampler):
+    """Batches mixing the sub-datasets of a CombinedDataset in fixed proportions.
+
+    Every ``batch_size`` indices hold ``n_j = int(batch_size * ratio_j /
+    sum(ratio))`` samples of sub-dataset ``j`` (``j >= 1``), the first
+    sub-dataset taking the remainder, in sub-dataset order. Each sub-dataset
+    draws from its own endless stream (reshuffled passes over
+    ``range(len(sub_dataset))`` from a generator seeded with ``seed``; rank
+    ``r`` of ``W`` takes positions ``r, r + W, ...``). The streams carry on
+    across epochs rather than restarting (MMPose's behaviour). An index is
+    offset by the combined lengths (``dataset.lens``) of the sub-datasets
+    before it; with ``sample_ratio_factor`` those differ from the original
+    lengths the streams cover, as in MMPose.
+
+    Args:
+        dataset (CombinedDataset): The combined dataset.
+        batch_size (int): Samples per batch; must equal the data loader's.
+        source_ratio (list[int | float]): Relative share of each sub-dataset
+            in a batch.
+        shuffle (bool): Shuffle every pass of every stream. Defaults to True.
+        round_up (bool): One more (full) batch when ``ceil(len / W)`` is not
+            a multiple of ``batch_size``. Defaults to True.
+        seed (int, optional): Seed of the streams; None means 0 (the runner
+            passes the run's seed).
+    """
+
+    def __init__(self, dataset: Sized, batch_size: int,
+                 source_ratio: list[int | float], shuffle: bool = True,
+                 round_up: bool = True, seed: int | None = None) -> None:
+        if not isinstance(dataset, CombinedDataset):
+            raise TypeError('MultiSourceSampler: dataset must be a CombinedDataset, '
+                            f'got {type(dataset).__name__}')
+        if not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError('MultiSourceSampler: batch_size must be a positive '
+                             f'int, got {batch_size!r}')
+        lens = dataset.lens
+        if len(source_ratio) != len(lens):
+            raise ValueError(f'MultiSourceSampler: source_ratio has {len(source_ratio)} '
+                             f'values for {len(lens)} sub-datasets')
+        if min(source_ratio) < 0 or sum(source_ratio) <= 0:
+            raise ValueError('MultiSourceSampler: source_ratio must be >= 0 with a '
+                             f'positive sum, got {list(source_ratio)}')
+        self.rank, self.world_size = _dist_info()
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.source_ratio = list(source_ratio)
+        self.shuffle = shuffle
+        self.round_up = round_up
+        self.seed = 0 if seed is None else int(seed)
+        self.epoch = 0  # the streams do not depend on it
+        self.cumulative_sizes = [0, *itertools.accumulate(lens)]
+        self.num_samples = math.ceil(len(dataset) / self.world_size)
+        per_source = [int(batch_size * r / sum(source_ratio)) for r in source_ratio]
+        per_source[0] = batch_size - sum(per_source[1:])
+        if per_source[0] < 0:
+            raise ValueError(f'MultiSourceSampler: source_ratio {list(source_ratio)} '
+                             f'leaves no room for source 0 in a batch of {batch_size}')
+        self.num_per_source = per_source
+        # Built once, so the next epoch continues each stream where it stopped.
+        self._streams = [
+            itertools.islice(self._stream(len(d)), self.rank, None, self.world_size)
+            for d in dataset.datasets]
+
+    def _stream(self, size: int) -> Iterator[int]:
+        g = torch.Generator()
+        g.manual_seed(self.seed)
+        while True:
+            yield from (torch.randperm(size, generator=g).tolist() if self.shuffle
+                        else range(size))
+
+    def __iter__(self) -> Iterator[int]:
+        num_batches, rest = divmod(self.num_samples, self.batch_size)
+        if self.round_up and rest:
+            num_batches += 1
+        order = []
+        for _ in range(num_batches):
+            for source, num in enumerate(self.num_per_source):
+                offset = self.cumulative_sizes[source]
+                order += [offset + i for i in itertools.islice(self._streams[source], num)]
+        return iter(order)
+
+    def __len__(self) -> int:
+        """Samples per rank in one epoch, as MMPose counts them (before rounding up)."""
+        return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        """Kept as ``self.epoch`` only: the streams ignore it (as in MMPose)."""
         self.epoch = epoch

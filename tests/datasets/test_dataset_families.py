@@ -63,6 +63,7 @@ ROWS = [
 ]
 # Registered types that are not datasets of a keypoint layout.
 NOT_IN_TABLE = {'BaseCocoStyleDataset', 'CombinedDataset', 'ConcatDataset', 'RepeatDataset',
+                'ClassBalancedDataset',  # tested in test_class_balanced_multisource.py
                 # 3D lifting sets, tested in test_h36m_dataset.py
                 'BaseMocapDataset', 'Human36mDataset',
                 'InterHand3DDataset'}  # tested in test_interhand3d.py

@@ -40,6 +40,26 @@ TINY_HRNET = dict(
     upsample=dict(mode='bilinear', align_corners=False))
 
 
+def hrformer(channels, heads, window=7, mlp=4, blocks=2, modules=(1, 4, 2), stem_blocks=2,
+             multiscale=False, **extra):
+    """MMPose's HRFormer layout: stage 1 Bottlenecks, stages 2-4 HRFormer blocks."""
+    def stage(n):
+        return dict(num_modules=modules[n - 2], num_branches=n, block='HRFORMERBLOCK',
+                    num_blocks=(blocks,) * n, num_channels=channels[:n], num_heads=heads[:n],
+                    mlp_ratios=(mlp,) * n, window_sizes=(window,) * n)
+    extra.setdefault('drop_path_rate', 0.0)
+    return dict(type='HRFormer', extra=dict(
+        stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(stem_blocks,),
+                    num_channels=(64,)),
+        stage2=stage(2), stage3=stage(3), stage4=dict(stage(4), multiscale_output=multiscale),
+        **extra))
+
+
+# 64x64 inputs give 16x16 at branch 0: windows of 3 pad every branch, masked
+TINY_HRFORMER = hrformer((4, 8, 16, 32), (1, 1, 2, 2), window=3, mlp=2, blocks=1, modules=(1, 1, 1),
+                         stem_blocks=1, multiscale=True, with_pad_mask=True)
+
+
 def tiny_litehrnet(module_type, with_head):
     return dict(type='LiteHRNet', extra=dict(
         stem=dict(stem_channels=8, out_channels=8, expand_ratio=1), num_stages=2,
@@ -64,8 +84,14 @@ def rtmpose(deepen, widen):
                 norm_cfg=dict(type='BN'), act_cfg=dict(type='SiLU'))
 
 
+VIT_TINY = dict(embed_dims=16, num_layers=2, num_heads=2, feedforward_channels=32)
+VITPOSE = dict(img_size=(256, 192), patch_size=16, qkv_bias=True, with_cls_token=False,
+               out_type='featmap', patch_cfg=dict(padding=2))
+
+
 # One small config per registered backbone: a new backbone must add one.
 SMALL = {
+    'HRFormer': (TINY_HRFORMER, [(4, 16, 16), (8, 8, 8), (16, 4, 4), (32, 2, 2)]),
     'ResNet': (dict(type='ResNet', depth=18, base_channels=8, stem_channels=8,
                     out_indices=(0, 1, 2, 3)),
                [(8, 16, 16), (16, 8, 8), (32, 4, 4), (64, 2, 2)]),
@@ -106,6 +132,11 @@ SMALL = {
                                   att=(None, True, False, True), stride=(2, 1, 2, 2),
                                   act=('HSwish', 'ReLU', 'ReLU', 'HSwish')),
                            [(16, 8, 8)]),
+    'ViPNAS_ResNet': (dict(type='ViPNAS_ResNet', depth=50, wid=(8, 8, 16, 16, 32),
+                           expan=(None, 2, 1, 2, 1), dep=(None, 1, 2, 1, 1), ks=(5, 3, 5, 3, 5),
+                           group=(None, 4, 4, 8, 4), att=(None, True, False, True, False),
+                           out_indices=(0, 1, 2, 3)),
+                      [(16, 16, 16), (16, 8, 8), (32, 4, 4), (32, 2, 2)]),
     # stage_channels[0] != 256 runs only in posekit (MMPose's stem is fixed at 256)
     'HourglassNet': (dict(type='HourglassNet', downsample_times=2, num_stacks=2,
                           stage_channels=(8, 8, 16), stage_blocks=(1, 1, 2), feat_channel=8),
@@ -118,6 +149,16 @@ SMALL = {
     'PyramidVisionTransformerV2': (dict(type='PyramidVisionTransformerV2', embed_dims=4,
                                         num_layers=(1, 1, 1, 1), num_heads=(1, 2, 2, 4)),
                                    [(4, 16, 16), (8, 8, 8), (8, 4, 4), (16, 2, 2)]),
+    # MSPN/RSN: a list per stage of unit maps, coarsest first (flattened, see NESTED)
+    'MSPN': (dict(type='MSPN', unit_channels=8, num_stages=2, num_units=2, num_blocks=[1, 1]),
+             [(8, 8, 8), (8, 16, 16)] * 2),
+    'RSN': (dict(type='RSN', unit_channels=8, num_stages=2, num_units=2, num_blocks=[1, 2],
+                 num_steps=2, expand_times=4), [(8, 8, 8), (8, 16, 16)] * 2),
+    # ViTPose's backbone: patch tokens of each out index as a (16, 4, 4) map
+    'VisionTransformer': (dict(type='mmpretrain.VisionTransformer', arch=VIT_TINY, img_size=64,
+                               with_cls_token=False, out_type='featmap',
+                               patch_cfg=dict(padding=2), out_indices=(0, 1)),
+                          [(16, 4, 4), (16, 4, 4)]),
     # (N, K * 2, T) keypoint sequences: see INPUT_SHAPES
     'TCN': (dict(type='TCN', in_channels=6, stem_channels=8, kernel_sizes=(3, 3, 3)),
             [(8, 19), (8, 1)]),
@@ -130,6 +171,8 @@ INPUT_SHAPES = {'TCN': (2, 6, 27), 'DSTFormer': (2, 4, 5, 3)}
 INPUT_SHAPES['CPM'] = (2, 3, 32, 32)   # its fixed 128-512 channel 9x9 convs are slow
 # backbones that return one tensor, not a tuple (as in MMPose)
 RETURNS_TENSOR = {'DSTFormer'}
+# backbones that return a list (stages) of lists (units), as in MMPose
+NESTED = {'MSPN', 'RSN'}
 
 
 def registered_backbones():
@@ -151,6 +194,8 @@ def test_forward_shapes(name):
     out = model(torch.randn(INPUT_SHAPES.get(name, (2, 3, 64, 64))))
     if name in RETURNS_TENSOR:
         out = (out, )
+    if name in NESTED:
+        out = tuple(f for stage in out for f in stage)
     assert isinstance(out, tuple)
     assert [tuple(o.shape[1:]) for o in out] == shapes
     assert all(o.shape[0] == 2 and torch.isfinite(o).all() for o in out)
@@ -166,6 +211,14 @@ def key_fingerprint(model):
 # name: (config, number of state_dict keys, parameters, sha1 of "key:shape"
 # lines in order, a few keys and shapes) -- all read from MMPose's models.
 REFERENCE = {
+    'td-hm_hrformer-small': (hrformer((32, 64, 128, 256), (1, 2, 4, 8), drop_path_rate=0.1), 1898,
+                             7746218, 'd3db9647f2ad48e1',
+                             {'stage4.1.branches.3.1.attn.attn.relative_position_bias_table': (169, 8),
+                              'stage3.2.fuse_layers.2.0.1.2.weight': (128, 32, 1, 1),
+                              'stage2.0.branches.1.0.ffn.dw3x3.weight': (256, 1, 3, 3),
+                              'stage4.1.fuse_layers.0.3.0.weight': (32, 256, 1, 1)}),
+    'hrformer-small-norpe': (hrformer((32, 64, 128, 256), (1, 2, 4, 8), with_rpe=False), 1810,
+                             7725600, 'e260c52f0d1709f6', {}),
     'td-hm_res50': (dict(type='ResNet', depth=50), 318, 23508032, 'e2a250518221a0a3',
                     {'conv1.weight': (64, 3, 7, 7), 'layer1.0.downsample.0.weight': (256, 64, 1, 1),
                      'layer3.5.conv2.weight': (256, 256, 3, 3), 'layer4.2.bn3.bias': (2048,)}),
@@ -274,6 +327,10 @@ REFERENCE = {
     'td-hm_vipnas-mbv3': (dict(type='ViPNAS_MobileNetV3'), 446, 5884348, '048a7233823c0802',
                           {'layer11.linear_conv.bn.running_mean': (80,),
                            'layer21.linear_conv.bn.running_var': (160,)}),
+    'td-hm_vipnas-res50': (dict(type='ViPNAS_ResNet', depth=50), 502, 7154419, '2de109e57795277e',
+                           {'conv1.weight': (48, 3, 7, 7), 'layer3.0.conv2.weight': (304, 19, 5, 5),
+                            'layer1.0.attention.conv_mask.weight': (1, 80, 1, 1),
+                            'layer4.2.attention.channel_add_conv.1.weight': (38, 1, 1)}),
     'td-hm_hourglass52': (dict(type='HourglassNet', num_stacks=1), 492, 94843520, '2aff8df0068d90a6',
                           {'stem.1.0.downsample.0.weight': (256, 128, 1, 1), 'inters.0.conv1.weight':
                            (256, 256, 3, 3), 'hourglass_modules.0.low2.low2.low2.low2.low3.1.downsample'
@@ -291,11 +348,35 @@ REFERENCE = {
                      'layers.2.1.3.attn.attn.in_proj_weight': (960, 320),
                      'layers.0.1.1.attn.sr.weight': (64, 64, 8, 8),
                      'layers.3.1.1.ffn.layers.3.weight': (512, 2048, 1, 1)}),
+    'td-hm_mspn50': (dict(type='MSPN', unit_channels=256, num_stages=1, num_units=4,
+                          num_blocks=[3, 4, 6, 3]), 360, 24691264, '751c98175dcd9633',
+                     {'top.top.0.conv.weight': (64, 3, 7, 7),
+                      'multi_stage_mspn.0.downsample.layer2.2.conv3.weight': (512, 128, 1, 1),
+                      'multi_stage_mspn.0.downsample.layer3.1.conv3.weight': (1024, 256, 1, 1)}),
+    'td-hm_rsn18': (dict(type='RSN', unit_channels=256, num_stages=1, num_units=4,
+                         num_blocks=[2, 2, 2, 2], num_steps=4), 642, 8723936, '7b1e2e9c71938357',
+                    {'multi_stage_rsn.0.downsample.layer2.0.conv_bn_relu2_4_3.bn.running_var': (26,),
+                     'multi_stage_rsn.0.downsample.layer3.0.conv_bn_relu2_2_1.bn.running_mean': (52,),
+                     'multi_stage_rsn.0.upsample.up4.up_conv.conv.weight': (256, 256, 1, 1)}),
     'td-hm_pvtv2-b2': (dict(type='PyramidVisionTransformerV2', embed_dims=64, num_layers=[3, 4, 6, 3]),
                        300, 24849856, '61fd5bd70dc8814f',
                        {'layers.1.1.0.ffn.layers.1.weight': (1024, 1, 3, 3), 'layers.3.2.weight': (512,),
                         'layers.3.1.2.ffn.layers.4.weight': (512, 2048, 1, 1),
                         'layers.0.0.projection.weight': (64, 3, 7, 7)}),
+    # mmpretrain 1.2.0's VisionTransformer (the type MMPose's ViTPose configs name)
+    'td-hm_ViTPose-small': (dict(type='mmpretrain.VisionTransformer', arch=dict(
+        embed_dims=384, num_layers=12, num_heads=12, feedforward_channels=1536),
+        drop_path_rate=0.1, **VITPOSE), 149, 21663360, '1086c1331a7eddbe',
+        {'pos_embed': (1, 192, 384), 'patch_embed.projection.weight': (384, 3, 16, 16),
+         'layers.0.attn.qkv.weight': (1152, 384), 'ln1.bias': (384,)}),
+    'td-hm_ViTPose-huge': (dict(type='mmpretrain.VisionTransformer', arch='huge',
+                                drop_path_rate=0.55, **VITPOSE), 389, 630910720,
+                           '538c346cd556505d', {'layers.0.attn.qkv.weight': (3840, 1280)}),
+    'vit-cls-avg-prenorm': (dict(type='VisionTransformer', arch='deit-tiny', img_size=32,
+                                 out_type='avg_featmap', layer_scale_init_value=0.1,
+                                 pre_norm=True, out_indices=(0, -1)), 177, 5492736,
+                            'eeaec6efd5a61350', {'cls_token': (1, 1, 192), 'pos_embed': (1, 5, 192),
+                                                 'ln2.bias': (192,)}),
 }
 
 
@@ -336,6 +417,9 @@ def golden_input():
 
 
 GOLDEN_CFGS = {
+    'hrformer': TINY_HRFORMER,
+    'hrformer-norpe': hrformer((4, 8, 16, 16), (2, 2, 2, 4), window=5, mlp=1, blocks=2, modules=(1, 2, 1),
+                               stem_blocks=1, with_rpe=False),
     'resnet18': dict(type='ResNet', depth=18, base_channels=8, stem_channels=8, out_indices=(0, 1, 2, 3)),
     'resnet50-caffe': dict(type='ResNet', depth=50, base_channels=4, stem_channels=8, style='caffe'),
     'resnetv1d50': dict(type='ResNetV1d', depth=50, base_channels=4, stem_channels=8),
@@ -387,11 +471,22 @@ GOLDEN_CFGS = {
     'pvtv2': dict(type='PyramidVisionTransformerV2', embed_dims=4, num_layers=(1, 1, 2, 1),
                   num_heads=(1, 2, 2, 4), mlp_ratios=(2, 2, 2, 2), sr_ratios=(4, 2, 2, 1),
                   out_indices=(1, 2, 3)),
+    'vit-featmap': dict(type='VisionTransformer', arch=VIT_TINY, img_size=64, patch_size=16,
+                        with_cls_token=False, out_type='featmap', patch_cfg=dict(padding=2),
+                        out_indices=(0, 1)),
+    # pos_embed made for 4x4 patches, bicubic-resized to the input's 8x8
+    'vit-cls-avg-interp': dict(type='VisionTransformer', arch=VIT_TINY, img_size=32, patch_size=8,
+                               qkv_bias=False, out_type='avg_featmap', layer_scale_init_value=0.5,
+                               pre_norm=True),
+    'vit-raw-noln': dict(type='VisionTransformer', arch=VIT_TINY, img_size=48, patch_size=16,
+                         out_type='raw', final_norm=False, interpolate_mode='bilinear'),
 }
 GOLDEN_INDICES = (0, 7, 101, 555)
 # MMPose's outputs for fill_deterministic weights and golden_input(), eval mode:
 # per output (shape, mean, std, values at GOLDEN_INDICES of the flat tensor).
 GOLDEN = {
+    'hrformer': [((1, 4, 16, 16), 6.3284352, 14.6093725, (0.0, 0.0, 0.0, 57.2486191)), ((1, 8, 8, 8), 35.8996682, 33.3272687, (14.387146, 15.249692, 47.4114151, 0.0)), ((1, 16, 4, 4), 85.4908543, 138.1818246, (13.8358774, 266.1557007, 0.0, 0.0)), ((1, 32, 2, 2), 23.9065565, 29.403174, (1.2451782, 73.5616302, 71.8517914, 0.0))],  # noqa: E501
+    'hrformer-norpe': [((1, 4, 16, 16), 113.2610451, 93.5850571, (162.7235413, 192.9078369, 202.475296, 220.5411224))],  # noqa: E501
     'resnet18': [((1, 8, 16, 16), 0.365608, 0.3446475, (0.5810215, 0.8393577, 0.2324578, 0.7264543)), ((1, 16, 8, 8), 5.0992038, 6.7998879, (3.8344364, 8.2206583, 0.0, 0.0)), ((1, 32, 4, 4), 89.5345405, 133.9135769, (0.0, 185.5430298, 337.8242493, 0.0274319)), ((1, 64, 2, 2), 139.1195966, 257.2621384, (0.0, 9.413887, 0.0, 0.0))],  # noqa: E501
     'resnet50-caffe': [((1, 128, 2, 2), 30472.9683831, 43126.1935503, (0.0, 19912.8066406, 0.0, 53665.859375))],  # noqa: E501
     'resnetv1d50': [((1, 128, 2, 2), 640426.6860771, 819562.4382576, (0.0, 1283456.75, 0.0, 2840739.5))],  # noqa: E501
@@ -421,6 +516,9 @@ GOLDEN = {
     'cpm': [((1, 4, 8, 8), 2.3883495, 1.8619604, (1.672766, 1.672169, 4.53897, 1.6722045)), ((1, 4, 8, 8), 0.2150641, 1.5477447, (-0.0447462, -0.2428499, -0.0511697, -0.4812999))],  # noqa: E501
     'pvt': [((1, 4, 16, 16), -0.0027082, 1.0218417, (-0.9244102, 0.5858401, 1.6718944, -0.6322575)), ((1, 16, 2, 2), -0.2456316, 10.865402, (11.3384533, -10.6351309, 1.6832819, -13.8731966))],  # noqa: E501
     'pvtv2': [((1, 8, 8, 8), 0.016129, 0.9502269, (1.8971616, 0.7221724, 0.8513727, -0.3425908)), ((1, 8, 4, 4), 0.0256178, 1.131841, (1.3682417, 1.855572, -0.6014717, 0.6023485)), ((1, 16, 2, 2), 0.0058706, 0.9933978, (-1.1195308, -0.1287393, -1.3507992, 0.2983828))],  # noqa: E501
+    'vit-featmap': [((1, 16, 4, 4), 0.4340331, 13.8360678, (-0.441926, -11.337965, 22.8546505, -8.6276541)), ((1, 16, 4, 4), -0.0475023, 1.0064555, (1.5335227, -2.0202591, 1.224414, -1.8310978))],  # noqa: E501
+    'vit-cls-avg-interp': [((1, 16), 0.0637723, 1.1043966, (1.026732, -0.8589802, -0.6121222, 0.575218))],  # noqa: E501
+    'vit-raw-noln': [((1, 17, 16), -0.1875501, 15.2886108, (11.0623722, -11.8471661, 8.2470512, -20.8003159))],  # noqa: E501
 }
 
 
@@ -517,6 +615,22 @@ def test_resnet_frozen_stages_and_norm_eval():
     assert grads(model.stem) == {False} and grads(model.layer1) == {True}
 
 
+def test_hrformer_frozen_stages_and_errors():
+    model = MODELS.build(dict(TINY_HRFORMER, frozen_stages=2, norm_eval=True))
+    model.train()
+    for part in (model.conv1, model.layer1, model.transition1, model.stage2, model.transition2):
+        assert grads(part) == {False}
+    assert grads(model.stage3) == {True} and bn_modes(model) == {False}
+    bad = copy.deepcopy(TINY_HRFORMER)
+    bad['extra']['stage3']['block'] = 'BASIC'
+    with pytest.raises(ValueError, match='stage3.block'):
+        MODELS.build(bad)
+    bad = copy.deepcopy(TINY_HRFORMER)
+    bad['extra']['stage2']['num_heads'] = (1,)
+    with pytest.raises(ValueError, match='num_heads'):
+        MODELS.build(bad)
+
+
 def test_hrnet_frozen_stages():
     model = MODELS.build(dict(SMALL['HRNet'][0], frozen_stages=2))
     model.train()
@@ -573,7 +687,7 @@ def test_cspnext_frozen_stages_and_norm_eval():
     assert bn_modes(model) == {False}
 
 
-@pytest.mark.parametrize('name', ['ResNet', 'HRNet', 'MobileNetV2'])
+@pytest.mark.parametrize('name', ['ResNet', 'HRNet', 'HRFormer', 'MobileNetV2'])
 def test_with_cp_gives_the_same_result(name):
     torch.manual_seed(0)
     plain = MODELS.build(SMALL[name][0])
@@ -702,3 +816,50 @@ def test_hourglass_and_cpm_arguments():
         MODELS.build(dict(SMALL['CPM'][0], in_channels=4))
     with pytest.raises(ValueError, match='num_stages'):
         MODELS.build(dict(SMALL['CPM'][0], num_stages=0))
+
+
+def test_vit_pos_embed_loading_frozen_stages_and_errors():
+    model = MODELS.build(copy.deepcopy(SMALL['VisionTransformer'][0]))   # 4x4 grid, no cls
+    # a class-token row is dropped; a square grid of another size is resized
+    weight = torch.randn(1, 17, 16)
+    model.load_state_dict({'pos_embed': weight}, strict=False)
+    assert torch.equal(model.pos_embed.data, weight[:, 1:])
+    grid = torch.arange(16.).repeat(4, 1)[None]      # 2x2 grid, constant per channel
+    model.load_state_dict({'pos_embed': grid}, strict=False)
+    assert torch.allclose(model.pos_embed.data, torch.arange(16.).expand(1, 16, 16), atol=1e-5)
+
+    model = MODELS.build(dict(SMALL['VisionTransformer'][0], frozen_stages=2))
+    model.train()
+    frozen = [n for n, p in model.named_parameters() if not p.requires_grad]
+    assert set(frozen) == {n for n, _ in model.named_parameters()}   # all layers and ln1
+    assert not model.layers[1].training and not model.patch_embed.training
+
+    # mmcls 1.0 rc's flag in MMPose's humanart ViTPose-large/huge configs
+    old = MODELS.build(dict(type='mmcls.VisionTransformer', arch=VIT_TINY, img_size=64,
+                            with_cls_token=False, output_cls_token=False))
+    assert old.out_type == 'featmap'
+    cfg = SMALL['VisionTransformer'][0]
+    for bad, match in [(dict(arch='tiny'), "arch 'tiny'"), (dict(arch=dict(embed_dims=8)), 'lacks'),
+                       (dict(out_type='map'), 'out_type'), (dict(out_indices=(2,)), 'out_indices'),
+                       (dict(out_type='cls_token'), 'with_cls_token'),
+                       (dict(layer_cfgs=[{}] * 3), 'layer_cfgs'),
+                       (dict(layer_cfgs=dict(ffn_type='swiglu_fused')), 'ffn_type')]:
+        with pytest.raises((ValueError, NotImplementedError), match=match):
+            MODELS.build(dict(copy.deepcopy(cfg), **bad))
+    with pytest.raises(NotImplementedError, match='output_cls_token'):
+        MODELS.build(dict(cfg, output_cls_token=True))
+
+
+def test_vit_pretrained_pos_embed_is_resized(tmp_path):
+    from posekit.models.backbones.vit import resize_pos_embed
+    torch.manual_seed(0)
+    cfg = SMALL['VisionTransformer'][0]      # 4x4 patch grid
+    src = MODELS.build(dict(cfg, img_size=48))   # a 3x3 grid checkpoint
+    state = {'backbone.' + k: v for k, v in src.state_dict().items()}
+    torch.save({'state_dict': state}, tmp_path / 'ck.pth')
+    model = MODELS.build(dict(cfg, init_cfg=dict(type='Pretrained', prefix='backbone.',
+                                                 checkpoint=str(tmp_path / 'ck.pth'))))
+    model.init_weights()
+    assert torch.equal(model.pos_embed, resize_pos_embed(src.pos_embed, (3, 3), (4, 4),
+                                                         num_extra_tokens=0))
+    assert torch.equal(model.layers[1].ffn.layers[1].weight, src.layers[1].ffn.layers[1].weight)

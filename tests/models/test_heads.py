@@ -114,7 +114,9 @@ TESTED_ELSEWHERE = {'CIDHead': 'test_cid_head.py',
                     'TemporalRegressionHead': 'test_pose_lifter.py',
                     'TrajectoryRegressionHead': 'test_pose_lifter.py',
                     'MotionRegressionHead': 'test_dstformer.py',
-                    'InternetHead': 'test_internet_head.py'}
+                    'InternetHead': 'test_internet_head.py',
+                    'MSPNHead': 'test_mspn_head.py',
+                    'VisPredictHead': 'test_vis_head.py'}
 
 
 def test_cases_cover_every_registered_head():
