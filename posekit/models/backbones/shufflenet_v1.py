@@ -15,10 +15,9 @@ import torch.nn as nn
 from posekit.registry import MODELS
 
 from ..utils import ConvModule, build_activation_layer
-from .base_backbone import BaseBackbone, freeze
 from .mobilenet_v2 import make_divisible
 from .resnet import _maybe_checkpoint
-from .shufflenet_v2 import SHUFFLENET_INIT_CFG, channel_shuffle, is_pretrained, redraw_convs
+from .shufflenet_v2 import SHUFFLENET_INIT_CFG, ShuffleNetBase, channel_shuffle
 
 _BN = dict(type='BN')
 _RELU = dict(type='ReLU')
@@ -81,7 +80,7 @@ class ShuffleUnit(nn.Module):
 
 
 @MODELS.register_module()
-class ShuffleNetV1(BaseBackbone):
+class ShuffleNetV1(ShuffleNetBase):
     """ShuffleNetV1 backbone.
 
     Args:
@@ -142,23 +141,3 @@ class ShuffleNetV1(BaseBackbone):
                 in_ch = out_ch
             self.layers.append(nn.Sequential(*units))
         self._freeze_stages()
-
-    def init_weights(self) -> None:
-        was_init = self.is_init
-        super().init_weights()
-        if not was_init and not is_pretrained(self.init_cfg):
-            redraw_convs(self)
-
-    def _freeze_stages(self) -> None:
-        if self.frozen_stages >= 0:
-            freeze([self.conv1], eval_mode=False)
-        freeze(self.layers[i] for i in range(self.frozen_stages))
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        x = self.maxpool(self.conv1(x))
-        outs = []
-        for i, layer in enumerate(self.layers):
-            x = layer(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)

@@ -104,8 +104,35 @@ class InvertedResidual(nn.Module):
         return _maybe_checkpoint(inner, x, self.with_cp)
 
 
+class ShuffleNetBase(BaseBackbone):
+    """What ShuffleNetV1 and V2 share: a ``conv1`` + ``maxpool`` stem, then
+    ``layers`` run in turn, the ``out_indices`` ones returned; MMPose's
+    redraw of the convs after the default init; stem and first
+    ``frozen_stages`` layers frozen."""
+
+    def init_weights(self) -> None:
+        was_init = self.is_init
+        super().init_weights()
+        if not was_init and not is_pretrained(self.init_cfg):
+            redraw_convs(self)
+
+    def _freeze_stages(self) -> None:
+        if self.frozen_stages >= 0:
+            freeze([self.conv1], eval_mode=False)
+        freeze(self.layers[i] for i in range(self.frozen_stages))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        x = self.maxpool(self.conv1(x))
+        outs = []
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)
+
+
 @MODELS.register_module()
-class ShuffleNetV2(BaseBackbone):
+class ShuffleNetV2(ShuffleNetBase):
     """ShuffleNetV2 backbone.
 
     Args:
@@ -160,23 +187,3 @@ class ShuffleNetV2(BaseBackbone):
             in_ch = out_ch
         self.layers.append(ConvModule(in_ch, channels[-1], 1, **common))
         self._freeze_stages()
-
-    def init_weights(self) -> None:
-        was_init = self.is_init
-        super().init_weights()
-        if not was_init and not is_pretrained(self.init_cfg):
-            redraw_convs(self)
-
-    def _freeze_stages(self) -> None:
-        if self.frozen_stages >= 0:
-            freeze([self.conv1], eval_mode=False)
-        freeze(self.layers[i] for i in range(self.frozen_stages))
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        x = self.maxpool(self.conv1(x))
-        outs = []
-        for i, layer in enumerate(self.layers):
-            x = layer(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
