@@ -116,6 +116,7 @@ TESTED_ELSEWHERE = {'CIDHead': 'test_cid_head.py',
                     'MotionRegressionHead': 'test_dstformer.py',
                     'InternetHead': 'test_internet_head.py',
                     'MSPNHead': 'test_mspn_head.py',
+                    'RTMWHead': 'test_rtmw_head.py',
                     'VisPredictHead': 'test_vis_head.py'}
 
 

@@ -14,6 +14,7 @@ from .regression_head import RegressionHead, RLEHead
 from .rtmcc_block import RTMCCBlock, Scale, ScaleNorm, rope
 from .rtmcc_head import RTMCCHead
 from .rtmo_head import RTMOHead
+from .rtmw_head import RTMWHead
 from .simcc_head import SimCCHead
 from .temporal_regression_head import TemporalRegressionHead
 from .trajectory_regression_head import TrajectoryRegressionHead
@@ -25,5 +26,5 @@ __all__ = [
     'DEKRHead', 'DSNTHead', 'HeatmapHead',
     'IntegralRegressionHead', 'MotionRegressionHead', 'RegressionHead', 'RLEHead', 'RTMCCBlock',
     'RTMCCHead', 'RTMOHead', 'Scale', 'ScaleNorm', 'SimCCHead', 'TemporalRegressionHead', 'TrajectoryRegressionHead', 'ViPNASHead', 'VisPredictHead', 'YOLOXPoseHead', 'rope',
-    'upgrade_legacy_head_keys', 'upgrade_legacy_keys', 'InternetHead', 'MSPNHead'
+    'upgrade_legacy_head_keys', 'upgrade_legacy_keys', 'InternetHead', 'MSPNHead', 'RTMWHead'
 ]
