@@ -23,6 +23,26 @@ GAU_DEFAULTS = MappingProxyType(dict(
     drop_path=0., act_fn='ReLU', use_rel_bias=False, pos_enc=False))
 
 
+def simcc_gau_init_cfg() -> list:
+    """The default init of the GAU SimCC heads (RTMCCHead, RTMWHead):
+    N(0, 0.001) Conv2d, BN scale 1, N(0, 0.01) Linear with zero bias."""
+    return [dict(type='Normal', layer=['Conv2d'], std=0.001),
+            dict(type='Constant', layer='BatchNorm2d', val=1),
+            dict(type='Normal', layer=['Linear'], std=0.01, bias=0)]
+
+
+def self_attention_gau(num_tokens: int, hidden: int, gau_cfg: Mapping) -> RTMCCBlock:
+    """The heads' self-attention GAU over ``num_tokens`` keypoint tokens of
+    width ``hidden``, from ``gau_cfg`` (all of GAU_DEFAULTS' keys)."""
+    return RTMCCBlock(
+        num_tokens, hidden, hidden, s=gau_cfg['s'],
+        expansion_factor=gau_cfg['expansion_factor'],
+        dropout_rate=gau_cfg['dropout_rate'],
+        drop_path=gau_cfg['drop_path'], attn_type='self-attn',
+        act_fn=gau_cfg['act_fn'], use_rel_bias=gau_cfg['use_rel_bias'],
+        pos_enc=gau_cfg['pos_enc'])
+
+
 @MODELS.register_module()
 class RTMCCHead(BaseHead):
     """Conv, MLP, GAU, then x/y classifiers.
@@ -53,12 +73,7 @@ class RTMCCHead(BaseHead):
                  loss: ConfigOrObject = KL_LOSS,
                  decoder: Optional[ConfigOrObject] = None,
                  init_cfg: Optional[Union[dict, list]] = None):
-        if init_cfg is None:
-            init_cfg = [dict(type='Normal', layer=['Conv2d'], std=0.001),
-                        dict(type='Constant', layer='BatchNorm2d', val=1),
-                        dict(type='Normal', layer=['Linear'], std=0.01,
-                             bias=0)]
-        super().__init__(init_cfg)
+        super().__init__(simcc_gau_init_cfg() if init_cfg is None else init_cfg)
         check_one_feature_map(self, in_channels)
         self.in_channels = in_channels
         self.out_channels = out_channels
@@ -75,13 +90,7 @@ class RTMCCHead(BaseHead):
                                      padding=final_layer_kernel_size // 2)
         self.mlp = nn.Sequential(ScaleNorm(flat),
                                  nn.Linear(flat, hidden, bias=False))
-        self.gau = RTMCCBlock(
-            out_channels, hidden, hidden, s=gau_cfg['s'],
-            expansion_factor=gau_cfg['expansion_factor'],
-            dropout_rate=gau_cfg['dropout_rate'],
-            drop_path=gau_cfg['drop_path'], attn_type='self-attn',
-            act_fn=gau_cfg['act_fn'], use_rel_bias=gau_cfg['use_rel_bias'],
-            pos_enc=gau_cfg['pos_enc'])
+        self.gau = self_attention_gau(out_channels, hidden, gau_cfg)
         W, H = simcc_size(input_size, simcc_split_ratio)
         self.cls_x = nn.Linear(hidden, W, bias=False)
         self.cls_y = nn.Linear(hidden, H, bias=False)

@@ -17,8 +17,8 @@ from posekit.models.utils import ConvModule
 from posekit.registry import MODELS
 from posekit.structures import InstanceData
 from .base_head import BaseHead, ConfigOrObject, build_decoder, build_loss
-from .rtmcc_block import RTMCCBlock, ScaleNorm
-from .rtmcc_head import GAU_DEFAULTS
+from .rtmcc_block import ScaleNorm
+from .rtmcc_head import GAU_DEFAULTS, self_attention_gau, simcc_gau_init_cfg
 from .simcc_head import KL_LOSS, simcc_loss, simcc_predict, simcc_size
 
 # The stride-32 map is upsampled x2 by PixelShuffle (channels / 4).
@@ -67,12 +67,7 @@ class RTMWHead(BaseHead):
                  loss: ConfigOrObject = KL_LOSS,
                  decoder: Optional[ConfigOrObject] = None,
                  init_cfg: Optional[Union[dict, list]] = None):
-        if init_cfg is None:
-            init_cfg = [dict(type='Normal', layer=['Conv2d'], std=0.001),
-                        dict(type='Constant', layer='BatchNorm2d', val=1),
-                        dict(type='Normal', layer=['Linear'], std=0.01,
-                             bias=0)]
-        super().__init__(init_cfg)
+        super().__init__(simcc_gau_init_cfg() if init_cfg is None else init_cfg)
         if isinstance(in_channels, (list, tuple)):
             raise ValueError('RTMWHead reads two maps (C / 2, C channels): '
                              f'in_channels must be an int, got {in_channels}')
@@ -104,13 +99,7 @@ class RTMWHead(BaseHead):
         flat2 = flat * SHUFFLE**2
         self.mlp2 = nn.Sequential(ScaleNorm(flat2),
                                   nn.Linear(flat2, hidden // 2, bias=False))
-        self.gau = RTMCCBlock(
-            out_channels, hidden, hidden, s=gau_cfg['s'],
-            expansion_factor=gau_cfg['expansion_factor'],
-            dropout_rate=gau_cfg['dropout_rate'],
-            drop_path=gau_cfg['drop_path'], attn_type='self-attn',
-            act_fn=gau_cfg['act_fn'], use_rel_bias=gau_cfg['use_rel_bias'],
-            pos_enc=gau_cfg['pos_enc'])
+        self.gau = self_attention_gau(out_channels, hidden, gau_cfg)
         W, H = simcc_size(input_size, simcc_split_ratio)
         self.cls_x = nn.Linear(hidden, W, bias=False)
         self.cls_y = nn.Linear(hidden, H, bias=False)
