@@ -1,13 +1,12 @@
 """ClassBalancedDataset: repeat the samples of rare categories (MMEngine's wrapper)."""
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any, Mapping
 
 from posekit.registry import DATASETS
 
-from .dataset_wrappers import _build, _normalize_index
+from .dataset_wrappers import RemappedDataset, _normalize_index
 
 
 def repeat_factors(cat_ids: list[set], oversample_thr: float) -> list[float]:
@@ -36,7 +35,7 @@ def repeat_factors(cat_ids: list[set], oversample_thr: float) -> list[float]:
 
 
 @DATASETS.register_module()
-class ClassBalancedDataset:
+class ClassBalancedDataset(RemappedDataset):
     """A dataset where sample ``i`` appears ``ceil(r_i)`` times in a row.
 
     ``r_i`` comes from :func:`repeat_factors` on the wrapped dataset's
@@ -55,29 +54,19 @@ class ClassBalancedDataset:
 
     def __init__(self, dataset: Mapping | Any, oversample_thr: float,
                  lazy_init: bool = False):
-        self.dataset = _build(dataset)
+        self.oversample_thr = float(oversample_thr)
+        super().__init__(dataset, lazy_init=True)
         if not callable(getattr(self.dataset, 'get_cat_ids', None)):
             raise TypeError(f'ClassBalancedDataset: {type(self.dataset).__name__} '
                             'has no get_cat_ids(idx), which the repeat factors need')
-        self.oversample_thr = float(oversample_thr)
-        self._metainfo = self.dataset.metainfo
-        self._fully_initialized = False
         if not lazy_init:
             self.full_init()
 
-    @property
-    def metainfo(self) -> dict:
-        return copy.deepcopy(self._metainfo)
-
-    def full_init(self) -> None:
-        if self._fully_initialized:
-            return
-        self.dataset.full_init()
+    def _init_index_map(self) -> None:
         cats = [set(self.dataset.get_cat_ids(i)) for i in range(len(self.dataset))]
         self.repeat_factors = repeat_factors(cats, self.oversample_thr)
         self.repeat_indices = [i for i, r in enumerate(self.repeat_factors)
                                for _ in range(math.ceil(r))]
-        self._fully_initialized = True
 
     def __len__(self) -> int:
         self.full_init()
@@ -90,12 +79,6 @@ class ClassBalancedDataset:
 
     def get_cat_ids(self, idx: int) -> list[int]:
         return self.dataset.get_cat_ids(self._get_ori_dataset_idx(idx))
-
-    def get_data_info(self, idx: int) -> dict:
-        return self.dataset.get_data_info(self._get_ori_dataset_idx(idx))
-
-    def __getitem__(self, idx: int) -> Any:
-        return self.dataset[self._get_ori_dataset_idx(idx)]
 
     def get_subset_(self, indices: Any) -> None:
         raise NotImplementedError(

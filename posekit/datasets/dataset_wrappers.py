@@ -236,19 +236,15 @@ class ConcatDataset:
         return self.datasets[which][sample]
 
 
-@DATASETS.register_module()
-class RepeatDataset:
-    """A dataset repeated ``times`` times (MMEngine's RepeatDataset): shorter epochs.
-
-    Args:
-        dataset (dict | dataset): Config or built dataset.
-        times (int): Repetitions; ``len = times * len(dataset)``.
-        lazy_init (bool): Do not load the annotations yet.
+class RemappedDataset:
+    """Base of the wrappers whose sample ``i`` is sample
+    ``_get_ori_dataset_idx(i)`` of one wrapped dataset; a subclass sets its
+    arguments, calls ``__init__``, and fills its index map in
+    ``_init_index_map`` (run once, by ``full_init``).
     """
 
-    def __init__(self, dataset: Mapping | Any, times: int, lazy_init: bool = False):
+    def __init__(self, dataset: Mapping | Any, lazy_init: bool = False):
         self.dataset = _build(dataset)
-        self.times = times
         self._metainfo = self.dataset.metainfo
         self._fully_initialized = False
         if not lazy_init:
@@ -262,8 +258,38 @@ class RepeatDataset:
         if self._fully_initialized:
             return
         self.dataset.full_init()
-        self._ori_len = len(self.dataset)
+        self._init_index_map()
         self._fully_initialized = True
+
+    def _init_index_map(self) -> None:
+        raise NotImplementedError
+
+    def _get_ori_dataset_idx(self, idx: int) -> int:
+        raise NotImplementedError
+
+    def get_data_info(self, idx: int) -> dict:
+        return self.dataset.get_data_info(self._get_ori_dataset_idx(idx))
+
+    def __getitem__(self, idx: int) -> Any:
+        return self.dataset[self._get_ori_dataset_idx(idx)]
+
+
+@DATASETS.register_module()
+class RepeatDataset(RemappedDataset):
+    """A dataset repeated ``times`` times (MMEngine's RepeatDataset): shorter epochs.
+
+    Args:
+        dataset (dict | dataset): Config or built dataset.
+        times (int): Repetitions; ``len = times * len(dataset)``.
+        lazy_init (bool): Do not load the annotations yet.
+    """
+
+    def __init__(self, dataset: Mapping | Any, times: int, lazy_init: bool = False):
+        self.times = times
+        super().__init__(dataset, lazy_init)
+
+    def _init_index_map(self) -> None:
+        self._ori_len = len(self.dataset)
 
     def __len__(self) -> int:
         self.full_init()
@@ -271,12 +297,6 @@ class RepeatDataset:
 
     def _get_ori_dataset_idx(self, idx: int) -> int:
         return _normalize_index(idx, len(self), 'RepeatDataset') % self._ori_len
-
-    def get_data_info(self, idx: int) -> dict:
-        return self.dataset.get_data_info(self._get_ori_dataset_idx(idx))
-
-    def __getitem__(self, idx: int) -> Any:
-        return self.dataset[self._get_ori_dataset_idx(idx)]
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -169,3 +169,25 @@ def test_depthwise_separable_conv_module():
     assert m(torch.randn(1, 4, 6, 6)).shape == (1, 8, 6, 6)
     with pytest.raises(TypeError, match='groups'):
         DepthwiseSeparableConvModule(4, 8, 3, groups=2)
+
+
+def test_build_dropout_kinds():
+    from posekit.models.utils.transformer import build_dropout
+    assert isinstance(build_dropout(None), nn.Identity)
+    drop = build_dropout(dict(type='Dropout', drop_prob=0.25))
+    assert isinstance(drop, nn.Dropout) and drop.p == 0.25
+    path = build_dropout(dict(type='DropPath', drop_prob=0.5))
+    x = torch.ones(64, 3, 2)
+    path.eval()
+    assert torch.equal(path(x), x)
+    path.train()
+    torch.manual_seed(0)
+    y = path(x)
+    # a sample's whole branch is dropped or kept and scaled by 1 / (1 - p)
+    per_sample = y.reshape(64, -1)
+    assert set(per_sample.unique().tolist()) <= {0.0, 2.0}
+    assert torch.all(per_sample.min(1).values == per_sample.max(1).values)
+    assert 0 < int((per_sample[:, 0] == 0).sum()) < 64
+    assert build_dropout(dict(type='DropPath')).drop_prob == 0.1   # MMCV's default
+    with pytest.raises(KeyError, match='DropBlock'):
+        build_dropout(dict(type='DropBlock'))

@@ -23,8 +23,7 @@ from torch.utils.checkpoint import checkpoint
 from posekit.registry import MODELS
 
 from ..utils import DropPath, build_activation_layer, build_conv_layer, build_norm_layer
-from .base_backbone import BaseBackbone
-from .hrnet import HRModule, HRNet, _make_blocks
+from .hrnet import HRModule, HRNet
 from .resnet import Bottleneck
 from .swin import WindowMSA
 
@@ -272,6 +271,8 @@ class HRFormer(HRNet):
     ``stage4.multiscale_output``).
     """
 
+    BLOCKS = {'BOTTLENECK': Bottleneck, 'HRFORMERBLOCK': HRFormerBlock}
+
     def __init__(self, extra: Mapping, in_channels: int = 3, conv_cfg: dict | None = None,
                  norm_cfg: dict | None = None,
                  transformer_norm_cfg: Mapping = dict(type='LN', eps=1e-6),  # noqa: B006
@@ -280,50 +281,26 @@ class HRFormer(HRNet):
                  init_cfg: dict | list[dict] | None = (
                      dict(type='Normal', std=0.001, layer=['Conv2d']),
                      dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']))):
-        # HRNet.__init__ looks blocks up in its own table, so the layout is built here.
-        BaseBackbone.__init__(self, list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg)
-        self.extra, self.conv_cfg = extra, conv_cfg
-        self.norm_cfg = dict(norm_cfg) if norm_cfg else dict(type='BN')
+        for s, cfg in enumerate(extra[f'stage{i}'] for i in range(1, 5)):
+            want = 'BOTTLENECK' if s == 0 else 'HRFORMERBLOCK'
+            if cfg['block'] != want:
+                raise ValueError(f"HRFormer: extra.stage{s + 1}.block must be {want!r}, "
+                                 f"got {cfg['block']!r}")
+        depths = [extra[f'stage{s}']['num_blocks'][0] * extra[f'stage{s}']['num_modules']
+                  for s in (2, 3, 4)]
+        rates = torch.linspace(0, extra.get('drop_path_rate', 0.0), sum(depths)).tolist()
+        # read by _make_stage while HRNet.__init__ builds the stages
+        self.drop_path_rates = [rates[sum(depths[:s]):sum(depths[:s + 1])] for s in range(3)]
         self.transformer_norm_cfg = dict(transformer_norm_cfg)
-        self.norm_eval, self.with_cp = norm_eval, with_cp
-        self.zero_init_residual, self.frozen_stages = zero_init_residual, frozen_stages
-        self.upsample_cfg = dict(extra.get('upsample', dict(mode='bilinear', align_corners=False)))
         self.with_rpe = extra.get('with_rpe', True)
         self.with_pad_mask = extra.get('with_pad_mask', False)
-        self.stage_cfgs = [extra[f'stage{i}'] for i in range(1, 5)]
-        for s, cfg in enumerate(self.stage_cfgs, 1):
-            want = 'BOTTLENECK' if s == 1 else 'HRFORMERBLOCK'
-            if cfg['block'] != want:
-                raise ValueError(f"HRFormer: extra.stage{s}.block must be {want!r}, "
-                                 f"got {cfg['block']!r}")
-        depths = [c['num_blocks'][0] * c['num_modules'] for c in self.stage_cfgs[1:]]
-        rates = torch.linspace(0, extra.get('drop_path_rate', 0.0), sum(depths)).tolist()
-        self.drop_path_rates = [rates[sum(depths[:s]):sum(depths[:s + 1])] for s in range(3)]
-
-        self.conv1 = build_conv_layer(conv_cfg, in_channels, 64, kernel_size=3, stride=2,
-                                      padding=1, bias=False)
-        self.norm1_name, norm1 = build_norm_layer(self.norm_cfg, 64, postfix=1)
-        self.add_module(self.norm1_name, norm1)
-        self.conv2 = build_conv_layer(conv_cfg, 64, 64, kernel_size=3, stride=2, padding=1,
-                                      bias=False)
-        self.norm2_name, norm2 = build_norm_layer(self.norm_cfg, 64, postfix=2)
-        self.add_module(self.norm2_name, norm2)
-        self.relu = nn.ReLU(inplace=True)
-        stage1 = self.stage_cfgs[0]
-        channels = [stage1['num_channels'][0] * Bottleneck.expansion]
-        self.layer1 = _make_blocks(Bottleneck, stage1['num_blocks'][0], 64, channels[0],
-                                   with_cp, conv_cfg, self.norm_cfg)
-        for s in (2, 3, 4):
-            cfg = self.stage_cfgs[s - 1]
-            wanted = list(cfg['num_channels'])   # HRFormerBlock.expansion is 1
-            self.add_module(f'transition{s - 1}', self._make_transition(channels, wanted))
-            multiscale = cfg.get('multiscale_output', False) if s == 4 else True
-            stage, channels = self._make_stage(cfg, wanted, multiscale, s)
-            self.add_module(f'stage{s}', stage)
-        self._freeze_stages()
+        extra = dict(extra)
+        extra.setdefault('upsample', dict(mode='bilinear', align_corners=False))
+        super().__init__(extra, in_channels, conv_cfg, norm_cfg, norm_eval, with_cp,
+                         zero_init_residual, frozen_stages, init_cfg)
 
     def _make_stage(self, cfg: Mapping, in_channels: list[int], multiscale_output: bool,
-                    stage: int = 2) -> tuple[nn.Sequential, list[int]]:
+                    stage: int) -> tuple[nn.Sequential, list[int]]:
         rates, per_module = self.drop_path_rates[stage - 2], cfg['num_blocks'][0]
         modules = []
         for k in range(cfg['num_modules']):

@@ -19,7 +19,6 @@ from ..utils import build_conv_layer, build_norm_layer
 from .base_backbone import BaseBackbone, freeze
 from .resnet import BasicBlock, Bottleneck, make_downsample, zero_init_last_norms
 
-BLOCKS = {'BASIC': BasicBlock, 'BOTTLENECK': Bottleneck}
 
 
 def _conv_norm(conv_cfg, norm_cfg, cin: int, cout: int, kernel: int, stride: int,
@@ -141,6 +140,9 @@ class HRNet(BaseBackbone):
     W / 2**(b + 2)) for each returned branch b.
     """
 
+    # the block types a stage's ``block`` may name (a subclass swaps them)
+    BLOCKS = {'BASIC': BasicBlock, 'BOTTLENECK': Bottleneck}
+
     def __init__(self, extra: Mapping, in_channels: int = 3,
                  conv_cfg: dict | None = None, norm_cfg: dict | None = None,
                  norm_eval: bool = False, with_cp: bool = False,
@@ -149,6 +151,7 @@ class HRNet(BaseBackbone):
                      dict(type='Normal', std=0.001, layer=['Conv2d']),
                      dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']))):
         super().__init__(list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg)
+        blocks = self.BLOCKS
         self.extra = extra
         self.conv_cfg = conv_cfg
         self.norm_cfg = dict(norm_cfg) if norm_cfg else dict(type='BN')
@@ -168,17 +171,17 @@ class HRNet(BaseBackbone):
 
         self.stage_cfgs = [extra[f'stage{i}'] for i in range(1, 5)]
         stage1 = self.stage_cfgs[0]
-        block = BLOCKS[stage1['block']]
+        block = blocks[stage1['block']]
         channels = [stage1['num_channels'][0] * block.expansion]
         self.layer1 = _make_blocks(block, stage1['num_blocks'][0], 64, channels[0],
                                    with_cp, conv_cfg, self.norm_cfg)
         for s in (2, 3, 4):
             cfg = self.stage_cfgs[s - 1]
-            expansion = BLOCKS[cfg['block']].expansion
+            expansion = blocks[cfg['block']].expansion
             wanted = [c * expansion for c in cfg['num_channels']]
             self.add_module(f'transition{s - 1}', self._make_transition(channels, wanted))
             multiscale = cfg.get('multiscale_output', False) if s == 4 else True
-            stage, channels = self._make_stage(cfg, wanted, multiscale)
+            stage, channels = self._make_stage(cfg, wanted, multiscale, s)
             self.add_module(f'stage{s}', stage)
         self._freeze_stages()
 
@@ -207,13 +210,13 @@ class HRNet(BaseBackbone):
             layers.append(nn.Sequential(*steps))
         return nn.ModuleList(layers)
 
-    def _make_stage(self, cfg: Mapping, in_channels: list[int],
-                    multiscale_output: bool) -> tuple[nn.Sequential, list[int]]:
+    def _make_stage(self, cfg: Mapping, in_channels: list[int], multiscale_output: bool,
+                    stage: int) -> tuple[nn.Sequential, list[int]]:
         modules = []
         for k in range(cfg['num_modules']):
             last = k == cfg['num_modules'] - 1
             modules.append(HRModule(
-                cfg['num_branches'], BLOCKS[cfg['block']], cfg['num_blocks'],
+                cfg['num_branches'], self.BLOCKS[cfg['block']], cfg['num_blocks'],
                 list(in_channels), cfg['num_channels'],
                 multiscale_output=multiscale_output or not last, with_cp=self.with_cp,
                 conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,

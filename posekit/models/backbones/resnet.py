@@ -111,8 +111,9 @@ class Bottleneck(_ResidualBlock):
     """1x1 reduce, 3x3, 1x1 expand (ResNet-50/101/152).
 
     The middle width is ``out_channels // expansion`` unless ``mid_channels``
-    is given (ResNeXt-style blocks widen it); ``groups`` splits the 3x3 conv.
-    ``style='pytorch'`` strides in the 3x3 conv, 'caffe' in the first 1x1 conv.
+    is given (ResNeXt-style blocks widen it); ``groups`` splits the middle
+    conv, whose size is ``kernel_size`` (3; ViPNAS searches it).
+    ``style='pytorch'`` strides in the middle conv, 'caffe' in the first 1x1.
     """
 
     expansion = 4
@@ -122,7 +123,8 @@ class Bottleneck(_ResidualBlock):
                  downsample: nn.Module | None = None, style: str = 'pytorch',
                  with_cp: bool = False, conv_cfg: dict | None = None,
                  norm_cfg: dict | None = None, init_cfg=None,
-                 mid_channels: int | None = None, groups: int = 1):
+                 mid_channels: int | None = None, groups: int = 1,
+                 kernel_size: int = 3):
         super().__init__()
         if style not in ('pytorch', 'caffe'):
             raise ValueError(f'style must be "pytorch" or "caffe", got {style!r}')
@@ -138,8 +140,9 @@ class Bottleneck(_ResidualBlock):
         self.conv1 = build_conv_layer(conv_cfg, in_channels, mid, kernel_size=1,
                                       stride=stride1, bias=False)
         self.norm1_name = self._add_norm(norm_cfg, mid, 1)
-        self.conv2 = build_conv_layer(conv_cfg, mid, mid, kernel_size=3,
-                                      stride=stride2, padding=dilation,
+        self.conv2 = build_conv_layer(conv_cfg, mid, mid, kernel_size=kernel_size,
+                                      stride=stride2,
+                                      padding=dilation * (kernel_size // 2),
                                       dilation=dilation, groups=groups, bias=False)
         self.norm2_name = self._add_norm(norm_cfg, mid, 2)
         self.conv3 = build_conv_layer(conv_cfg, mid, out_channels, kernel_size=1,

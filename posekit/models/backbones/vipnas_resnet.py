@@ -17,7 +17,7 @@ from posekit.registry import MODELS
 
 from ..utils import build_conv_layer
 from .base_backbone import BaseBackbone
-from .resnet import ResNet, _no_block_init_cfg, _ResidualBlock, make_res_layer
+from .resnet import Bottleneck, ResNet, make_res_layer
 
 
 class ContextBlock(nn.Module):
@@ -57,22 +57,20 @@ class ContextBlock(nn.Module):
         return x + self.channel_add_conv(context.view(n, c, 1, 1))
 
 
-class ViPNAS_Bottleneck(_ResidualBlock):
-    """1x1 reduce, kxk grouped conv, 1x1 expand, optional context block.
+class ViPNAS_Bottleneck(Bottleneck):
+    """ResNet's bottleneck with a searched kxk grouped middle conv and an
+    optional context block on the branch.
 
     Args:
-        in_channels (int), out_channels (int): Block input/output channels.
-        expansion (int): out_channels / middle width. Default 4 (the stage
-            builder passes 1, as MMPose's ViPNAS_ResNet does by default).
-        stride (int), dilation (int): Of the kxk conv ('pytorch') or the first
-            1x1 conv's stride ('caffe').
-        downsample (nn.Module, optional): Shortcut when shapes change.
-        style (str): 'pytorch' or 'caffe'.
-        with_cp (bool): Gradient checkpointing.
-        conv_cfg, norm_cfg (dict): Layer configs. Default BN.
         kernel_size (int): Searched kernel size of the middle conv.
         groups (int): Searched groups of the middle conv.
-        attention (bool): Add a :class:`ContextBlock` on the branch.
+        attention (bool): Add a :class:`ContextBlock` after ``bn3``.
+        Others: as :class:`~.resnet.Bottleneck` (the stage builder passes
+            ``expansion=1``, as MMPose's ViPNAS_ResNet does by default).
+
+    MMPose pads the middle conv by ``kernel_size // 2`` whatever the dilation,
+    so a dilated block there fails at the residual sum; posekit pads for the
+    dilated kernel (same weights, same output when dilation is 1).
     """
 
     def __init__(self, in_channels: int, out_channels: int, expansion: int = 4,
@@ -81,53 +79,17 @@ class ViPNAS_Bottleneck(_ResidualBlock):
                  with_cp: bool = False, conv_cfg: dict | None = None,
                  norm_cfg: dict | None = None, kernel_size: int = 3,
                  groups: int = 1, attention: bool = False, init_cfg=None):
-        super().__init__()
-        if style not in ('pytorch', 'caffe'):
-            raise ValueError(f'style must be "pytorch" or "caffe", got {style!r}')
-        _no_block_init_cfg(init_cfg)
-        if out_channels % expansion:
-            raise ValueError(f'out_channels {out_channels} is not a multiple '
-                             f'of expansion {expansion}')
-        norm_cfg = norm_cfg or dict(type='BN')
-        mid = out_channels // expansion
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.with_cp = with_cp
-        stride1, stride2 = (1, stride) if style == 'pytorch' else (stride, 1)
-        self.conv1 = build_conv_layer(conv_cfg, in_channels, mid, kernel_size=1,
-                                      stride=stride1, bias=False)
-        self.norm1_name = self._add_norm(norm_cfg, mid, 1)
-        # MMPose pads kernel_size // 2 whatever the dilation, so a dilated
-        # block there fails at the residual sum; padding for the dilated
-        # kernel keeps the shape (same weights, same output when dilation=1)
-        self.conv2 = build_conv_layer(conv_cfg, mid, mid, kernel_size=kernel_size,
-                                      stride=stride2,
-                                      padding=dilation * (kernel_size // 2),
-                                      dilation=dilation, groups=groups, bias=False)
-        self.norm2_name = self._add_norm(norm_cfg, mid, 2)
-        self.conv3 = build_conv_layer(conv_cfg, mid, out_channels, kernel_size=1,
-                                      bias=False)
-        self.norm3_name = self._add_norm(norm_cfg, out_channels, 3)
+        super().__init__(in_channels, out_channels, expansion, stride, dilation,
+                         None, style, with_cp, conv_cfg, norm_cfg, init_cfg,
+                         groups=groups, kernel_size=kernel_size)
         self.attention = (ContextBlock(out_channels, max(1.0 / 16, 16.0 / out_channels))
                           if attention else None)
-        self.relu = nn.ReLU(inplace=True)
+        # set after the attention block: MMPose's key order (bn3, attention,
+        # downsample), which the optimizer state of its checkpoints follows
         self.downsample = downsample
 
-    @property
-    def norm1(self) -> nn.Module:
-        return getattr(self, self.norm1_name)
-
-    @property
-    def norm2(self) -> nn.Module:
-        return getattr(self, self.norm2_name)
-
-    @property
-    def norm3(self) -> nn.Module:
-        return getattr(self, self.norm3_name)
-
     def branch(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.norm1(self.conv1(x)))
-        out = self.relu(self.norm2(self.conv2(out)))
-        out = self.norm3(self.conv3(out))
+        out = super().branch(x)
         return out if self.attention is None else self.attention(out)
 
 

@@ -14,19 +14,22 @@ import torch
 import torch.nn as nn
 from torch.utils.checkpoint import checkpoint
 
-from .layers import build_activation_layer, build_norm_layer
+from .layers import DropPath, build_activation_layer, build_norm_layer
 
 
 def build_dropout(cfg: Mapping | None) -> nn.Module:
-    """MMCV's ``dropout_layer``: None or ``dict(type='Dropout', drop_prob=p)``."""
+    """MMCV's ``dropout_layer``: None, ``dict(type='Dropout', drop_prob=p)``
+    (elementwise) or ``dict(type='DropPath', drop_prob=p)`` (whole samples:
+    stochastic depth); ``drop_prob`` defaults to 0.5 and 0.1, as MMCV's."""
     if not cfg:
         return nn.Identity()
     kwargs = dict(cfg)
     kind = str(kwargs.pop('type', None)).rsplit('.', 1)[-1]
-    if kind != 'Dropout':
-        raise NotImplementedError(f'dropout_layer type {kind!r} is not supported '
-                                  f'by posekit here; use dict(type="Dropout", drop_prob=p)')
-    return nn.Dropout(p=kwargs.pop('drop_prob', 0.5), **kwargs)
+    if kind == 'Dropout':
+        return nn.Dropout(p=kwargs.pop('drop_prob', 0.5), **kwargs)
+    if kind == 'DropPath':
+        return DropPath(**kwargs)
+    raise KeyError(f'dropout_layer type {kind!r}: expected "Dropout" or "DropPath"')
 
 
 class SinePositionalEncoding(nn.Module):
