@@ -39,6 +39,8 @@ COMMANDS = {
     'plot-log': ('posekit.commands.plot_log', 'draw the training curves of a work dir'),
     'infer': ('posekit.commands.infer',
               'estimate poses in images, folders or videos; draw them, write JSON'),
+    'models': ('posekit.commands.models',
+               "list MMPose's model zoo: names, aliases, tasks, published results"),
 }
 
 

@@ -166,7 +166,7 @@ def test_which_errors_are_input_errors():
     from posekit.config import parse_cfg_options
     from posekit.models.utils.checkpoint import check_local_path
     assert is_input_error(raised(lambda: parse_cfg_options(['novalue'])))  # ConfigError
-    assert is_input_error(raised(lambda: check_local_path('https://x/y.pth')))  # posekit's raise
+    assert is_input_error(raised(lambda: check_local_path('mmcls://nonexistent')))  # posekit's
     assert is_input_error(raised(lambda: open('/nonexistent/file')))  # OSError
     assert not is_input_error(raised(lambda: int('x')))  # a ValueError from a bug
     assert not is_input_error(raised(lambda: torch.zeros(2) @ torch.zeros(3)))

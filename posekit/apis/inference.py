@@ -21,6 +21,7 @@ from posekit.datasets.transforms.loading import as_bgr_uint8
 from posekit.models.builder import build_inference_model
 from posekit.structures import PoseDataSample, bbox_xywh2xyxy
 from .boxes import drop_degenerate
+from .zoo import resolve_model
 
 
 def init_model(config: str | os.PathLike | Config,
@@ -35,9 +36,12 @@ def init_model(config: str | os.PathLike | Config,
 
     Args:
         config (str | Path | Config): A config file or a loaded config (not
-            modified; the model keeps its own copy as ``model.cfg``).
+            modified; the model keeps its own copy as ``model.cfg``), or a
+            model name, config name or alias of MMPose's model zoo
+            (``'human'``; see :mod:`posekit.apis.zoo`).
         checkpoint (str | Path, optional): A local ``.pth`` or
-            ``.safetensors`` file. Its weights must match the model exactly
+            ``.safetensors`` file; for a zoo name, None means the zoo's
+            weights URL. Its weights must match the model exactly
             (strict loading). None keeps PyTorch's default initialisation
             (``init_cfg`` is not applied, as in MMPose).
         device (str | torch.device): Where the model goes. Defaults to
@@ -67,6 +71,7 @@ def init_model(config: str | os.PathLike | Config,
             'run it with posekit.apis.init_onnx_model(config, onnx_file) '
             '(same use with inference_topdown)')
     device = check_device(device)
+    config, checkpoint = resolve_model(config, checkpoint)
     model = build_inference_model(config, checkpoint, cfg_options).to(device)
     if device.type == 'cpu':
         # oneDNN's convolutions run 10-20% faster on channels-last weights

@@ -47,14 +47,17 @@ from .inference import check_input_size, inference_bottomup, inference_topdown
 from .model_detector import gives_boxes, load_detector
 from .sources import (Frame, Skipped, SkippedInputWarning, VideoWriter, count_frames,
                       expand_inputs, iter_frames, summarize_skipped)
+from .zoo import is_model_name, model_info, resolve_model
 
 
 class PoseInferencer:
     """Run a 2D pose model over images and videos.
 
     Args:
-        pose2d (str): The model's config file.
-        pose2d_weights (str, optional): Its checkpoint (``.pth``), or with
+        pose2d (str): The model's config file, or a model name, config name
+            or alias of MMPose's zoo (``'human'``; :mod:`posekit.apis.zoo`).
+        pose2d_weights (str, optional): Its checkpoint (``.pth``; for a zoo
+            name, None means the zoo's weights URL), or with
             ``backend='onnxruntime'`` the ``.onnx`` file from ``posekit export``.
         device (str, optional): ``'cpu'``, ``'cuda'`` or ``'cuda:N'``;
             default CUDA when available.
@@ -88,9 +91,13 @@ class PoseInferencer:
                  num_threads: int | None = None) -> None:
         if backend not in BACKENDS:
             raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
-        if isinstance(pose2d, str) and not pose2d.endswith('.py') and not os.path.isfile(pose2d):
-            raise ValueError(f'pose2d {pose2d!r}: posekit has no model aliases (it '
-                             'downloads nothing); pass a config file (.py) and its weights')
+        if is_model_name(pose2d):  # MMPose's zoo: 'human', 'vitpose-b', a model name
+            pose2d, zoo_weights = resolve_model(pose2d)
+            if backend == 'pytorch' and pose2d_weights is None:
+                pose2d_weights = zoo_weights
+        elif isinstance(pose2d, str) and not pose2d.endswith('.py') \
+                and not os.path.isfile(pose2d):
+            model_info(pose2d)  # not a file, not a zoo name: ValueError, close names
         if backend == 'pytorch' and pose2d_weights is None:
             warnings.warn('PoseInferencer: no pose2d_weights given: the model has '
                           'random weights', stacklevel=2)

@@ -19,6 +19,7 @@ import numpy as np
 
 from .backends import init_pose_model
 from .boxes import Detector
+from .detector import MMDetDetector, detector_type
 from .inference import inference_bottomup, model_head
 
 
@@ -58,9 +59,9 @@ class ModelDetector:
         self.config = os.fspath(config)
         if not os.path.isfile(self.config):
             raise ValueError(
-                f'det_model {self.config}: no such config file (posekit runs no mmdet '
-                'detectors: give the config of a one-stage pose model such as RTMO or '
-                "YOLOX-Pose with det_weights, a callable or 'package.module:function')")
+                f'det_model {self.config}: no such config file (give an mmdet RTMDet or '
+                'YOLOX config, or the config of a one-stage pose model such as RTMO or '
+                "YOLOX-Pose, with det_weights; or a callable or 'package.module:function')")
         if weights is None:
             warnings.warn(f'det_model {self.config}: no det_weights given: the detector '
                           'has random weights', stacklevel=3)
@@ -98,9 +99,10 @@ class ModelDetector:
 
 def load_detector(spec: str | os.PathLike | Detector, weights: str | None = None,
                   device: str = 'cpu', num_threads: int | None = None) -> Detector:
-    """A detector from a callable, ``'package.module:function'``, or the
+    """A detector from a callable, ``'package.module:function'``, the
     config file of a one-stage pose model with its ``weights``
-    (:class:`ModelDetector`).
+    (:class:`ModelDetector`), or an RTMDet / YOLOX detector config
+    (:class:`~.detector.MMDetDetector`).
 
     Args:
         spec: The detector (see above); a callable takes a BGR image and
@@ -111,6 +113,8 @@ def load_detector(spec: str | os.PathLike | Detector, weights: str | None = None
         num_threads (int, optional): CPU threads of a config's model.
     """
     if is_config_spec(spec):
+        if detector_type(spec) is not None:  # an RTMDet / YOLOX (mmdet) config
+            return MMDetDetector(spec, weights, device, num_threads)
         return ModelDetector(spec, weights, device, num_threads)
     if weights is not None:
         raise ValueError(f'det_weights {weights!r}: weights go with a det_model config '
@@ -119,8 +123,8 @@ def load_detector(spec: str | os.PathLike | Detector, weights: str | None = None
         return spec
     if not isinstance(spec, str) or ':' not in spec:
         raise ValueError(
-            f'det_model {spec!r}: posekit runs no mmdet detectors; give the config '
-            '(.py) of a one-stage pose model (RTMO, YOLOX-Pose) with det_weights, a '
+            f'det_model {spec!r}: give the config (.py) of an mmdet RTMDet or YOLOX '
+            'detector or of a one-stage pose model (RTMO, YOLOX-Pose) with det_weights, a '
             "callable, or 'package.module:function' (BGR image -> (N, 4|5|6) xyxy "
             'boxes), or boxes from a COCO-format JSON file (--bboxes)')
     module_name, _, attr = spec.partition(':')

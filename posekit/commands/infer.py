@@ -25,7 +25,9 @@ from posekit.commands.print_config import add_cfg_options
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('inputs', nargs='+',
                         help='images, folders, glob patterns or videos')
-    parser.add_argument('--pose2d', required=True, help='model config file (.py)')
+    parser.add_argument('--pose2d', required=True,
+                        help="model config file (.py), or a zoo model's name or alias "
+                             "('human'; see posekit models)")
     parser.add_argument('--pose2d-weights', help='checkpoint (.pth), or the .onnx file '
                         'with --backend onnxruntime')
     parser.add_argument('--backend', default='pytorch', choices=('pytorch', 'onnxruntime'))

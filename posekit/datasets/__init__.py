@@ -9,7 +9,7 @@ from .base_mocap_dataset import BaseMocapDataset
 from .body import (AicDataset, CocoDataset, CrowdPoseDataset, ExlposeDataset,
                    HumanArt21Dataset, HumanArtDataset, JhmdbDataset,
                    MhpDataset, MpiiDataset, MpiiTrbDataset, OCHumanDataset,
-                   PoseTrack18Dataset)
+                   PoseTrack18Dataset, PoseTrack18VideoDataset)
 from .body3d import Human36mDataset
 from .class_balanced import ClassBalancedDataset
 from .dataset_wrappers import CombinedDataset, ConcatDataset, RepeatDataset
@@ -18,7 +18,7 @@ from .face import (AFLWDataset, COFWDataset, CocoWholeBodyFaceDataset,
                    LapaDataset, WFLWDataset)
 from .fashion import DeepFashion2Dataset, DeepFashionDataset
 from .hand3d import InterHand3DDataset
-from .hand import (CocoWholeBodyHandDataset, FreiHandDataset,
+from .hand import (CocoWholeBodyHandDataset, FreiHandDataset, HalpeHandDataset,
                    InterHand2DDoubleDataset, OneHand10KDataset,
                    PanopticHand2DDataset, Rhd2DDataset)
 from .metainfo import parse_pose_metainfo
@@ -34,11 +34,11 @@ __all__ = [
     'ConcatDataset', 'CrowdPoseDataset', 'DeepFashion2Dataset',
     'DeepFashionDataset', 'ExlposeDataset', 'Face300VWDataset',
     'Face300WDataset', 'Face300WLPDataset', 'FlyDataset', 'FreiHandDataset',
-    'HalpeDataset', 'Horse10Dataset', 'Human36mDataset', 'HumanArt21Dataset', 'HumanArtDataset',
+    'HalpeDataset', 'HalpeHandDataset', 'Horse10Dataset', 'Human36mDataset', 'HumanArt21Dataset', 'HumanArtDataset',
     'InvalidAnnotation', 'InvalidAnnotationWarning',
     'InterHand2DDoubleDataset', 'InterHand3DDataset', 'JhmdbDataset', 'LapaDataset', 'LocustDataset',
     'MacaqueDataset', 'MhpDataset', 'MpiiDataset', 'MpiiTrbDataset',
     'OCHumanDataset', 'OneHand10KDataset', 'PanopticHand2DDataset',
-    'PoseTrack18Dataset', 'RepeatDataset', 'Rhd2DDataset', 'UBody2dDataset',
+    'PoseTrack18Dataset', 'PoseTrack18VideoDataset', 'RepeatDataset', 'Rhd2DDataset', 'UBody2dDataset',
     'WFLWDataset', 'ZebraDataset', 'parse_pose_metainfo'
 ]

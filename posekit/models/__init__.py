@@ -6,7 +6,7 @@ config and loads its checkpoint (the core of ``posekit.apis.init_model``);
 ``onnx_spec`` is what the ONNX exporter and the ONNX Runtime backend agree on
 (``onestage_deploy``: the decoded graph of one-stage models, for both).
 """
-from . import (backbones, builder, data_preprocessors, distillers,  # noqa: F401
-               heads, losses, necks, onestage_deploy, onnx_spec, pose_estimators,
+from . import (backbones, builder, data_preprocessors, detectors,  # noqa: F401
+               distillers, heads, losses, necks, onestage_deploy, onnx_spec, pose_estimators,
                utils)
 from . import task_modules  # noqa: F401  (registers TASK_UTILS)

@@ -183,8 +183,8 @@ def test_bad_inputs(inferencer, constant_model, tmp_path, capsys):
     bad.write_text(json.dumps([{'image_id': 1}]))
     with pytest.raises(ValueError, match='entry 0 needs'):
         list(inferencer(str(IMAGE), bboxes=bad))
-    with pytest.raises(ValueError, match='no model aliases'):
-        PoseInferencer('human')
+    with pytest.raises(ValueError, match="Did you mean 'human'"):
+        PoseInferencer('humn')  # not a file nor a zoo name (tests/apis/test_zoo.py)
     with pytest.raises(ValueError, match='backend'):
         PoseInferencer(constant_model.config, constant_model.checkpoint, backend='tensorrt')
     with pytest.raises(ValueError, match='.onnx'):

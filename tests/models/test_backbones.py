@@ -13,6 +13,7 @@ import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from posekit.hub import DownloadError
 from posekit.models import backbones
 from posekit.registry import MODELS
 
@@ -733,7 +734,7 @@ def test_init_cfg_constant_and_override_on_a_backbone():
                if not n.endswith('bias'))
 
 
-def test_pretrained_prefix_into_a_backbone(tmp_path):
+def test_pretrained_prefix_into_a_backbone(tmp_path, monkeypatch):
     torch.manual_seed(0)
     cfg = SMALL['CSPNeXt'][0]
     source = MODELS.build(cfg)
@@ -748,7 +749,9 @@ def test_pretrained_prefix_into_a_backbone(tmp_path):
         assert torch.equal(target.state_dict()[k], v), k
     url = MODELS.build(dict(cfg, init_cfg=dict(
         type='Pretrained', checkpoint='https://download.openmmlab.com/x/cspnext-s.pth')))
-    with pytest.raises(ValueError, match='posekit does not download weights'):
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path))
+    monkeypatch.setenv('POSEKIT_OFFLINE', '1')  # not cached: says where to put it
+    with pytest.raises(DownloadError, match='POSEKIT_OFFLINE.*cspnext-s.pth'):
         url.init_weights()
 
 

@@ -16,6 +16,7 @@ import torch
 
 from posekit.config import Config
 from posekit.engine import Hook, Runner
+from posekit.hub import DownloadError
 from posekit.models.distillers import DWPoseDistiller
 from posekit.models.losses import FeaLoss, KDLoss
 from posekit.models.utils import CheckpointError
@@ -269,9 +270,13 @@ def test_stage2_trains_the_student_head_on_teacher_features(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(out, expected))
 
 
-def test_teacher_pretrained_must_be_a_local_full_checkpoint(tmp_path):
+def test_teacher_pretrained_must_be_a_full_checkpoint(tmp_path, monkeypatch):
+    # a URL is downloaded (tests/test_hub.py); offline and not cached, the
+    # error names the key and where to put the file
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
+    monkeypatch.setenv('POSEKIT_OFFLINE', '1')
     url = 'https://download.openmmlab.com/mmpose/v1/projects/rtmposev1/x.pth'
-    with pytest.raises(ValueError, match='teacher_pretrained.*URL'):
+    with pytest.raises(DownloadError, match='teacher_pretrained.*POSEKIT_OFFLINE.*x.pth'):
         _runner(STAGE2, tmp_path, **{'model.teacher_pretrained': url}).train()
     missing = str(tmp_path / 'nowhere.pth')
     with pytest.raises(FileNotFoundError, match='teacher_pretrained.*nowhere.pth'):
@@ -306,7 +311,9 @@ def test_distiller_takes_built_models():
         model.loss_decay()
 
 
-def test_a_url_in_the_student_config_names_that_file(tmp_path):
+def test_a_url_in_the_student_config_names_that_file(tmp_path, monkeypatch):
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
+    monkeypatch.setenv('POSEKIT_OFFLINE', '1')  # the download fails: not cached
     student = tmp_path / 'student.py'
     student.write_text(f'_base_ = [{str(STUDENT)!r}]\nmodel = dict(backbone=dict(init_cfg=dict('
                        "type='Pretrained', prefix='backbone.', "

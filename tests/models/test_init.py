@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.nn as nn
 
+from posekit.hub import DownloadError
 from posekit.models.utils import (BaseModule, check_local_path, initialize,
                                   load_checkpoint_file, load_state_dict,
                                   trunc_normal_)
@@ -172,11 +173,15 @@ def test_pretrained_runs_after_other_entries_and_children(tmp_path):
 @pytest.mark.parametrize('url', [
     'https://download.openmmlab.com/mmpose/v1/x.pth', 'http://example.com/w.pth',
     'torchvision://resnet50', 'open-mmlab://msra/hrnetv2_w32', 'mmcls://resnet50_v1d'])
-def test_pretrained_url_is_refused_with_a_clear_message(url):
+def test_pretrained_url_goes_through_the_hub(url, tmp_path, monkeypatch):
+    # offline, a remote checkpoint not in the cache says where to put it
+    # (downloads themselves: tests/test_hub.py, against a local server)
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path))
+    monkeypatch.setenv('POSEKIT_OFFLINE', '1')
     m = Toy(dict(type='Pretrained', checkpoint=url))
-    with pytest.raises(ValueError, match='does not download weights.*local path'):
+    with pytest.raises(DownloadError, match=f'POSEKIT_OFFLINE.*put it at {tmp_path}'):
         m.init_weights()
-    with pytest.raises(ValueError, match='does not download'):
+    with pytest.raises(DownloadError, match='POSEKIT_OFFLINE'):
         load_checkpoint_file(url)
 
 

@@ -20,7 +20,9 @@ TESTS = Path(__file__).resolve().parents[1]
 VALUE_TESTS = {
     'Albumentation': [
         'transforms/test_transform_values.py::'
-        'test_albumentation_writes_the_library_outputs_back'],
+        'test_albumentation_writes_the_library_outputs_back',
+        'transforms/test_albumentation.py::'
+        'test_rtmpose_coarse_dropout_one_hole_of_the_configured_size'],
     'BottomupGetHeatmapMask': [
         'transforms/test_bottomup_transforms.py::'
         'test_bottomup_get_heatmap_mask_of_a_crowd_polygon',

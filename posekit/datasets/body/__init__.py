@@ -5,9 +5,11 @@ from .coco_like import (AicDataset, CocoDataset, CrowdPoseDataset,
 from .humanart import HumanArt21Dataset, HumanArtDataset
 from .jhmdb import JhmdbDataset
 from .mpii import MpiiDataset, MpiiTrbDataset
+from .posetrack18_video import PoseTrack18VideoDataset
 
 __all__ = [
     'AicDataset', 'CocoDataset', 'CrowdPoseDataset', 'ExlposeDataset',
     'HumanArt21Dataset', 'HumanArtDataset', 'JhmdbDataset', 'MhpDataset',
-    'MpiiDataset', 'MpiiTrbDataset', 'OCHumanDataset', 'PoseTrack18Dataset'
+    'MpiiDataset', 'MpiiTrbDataset', 'OCHumanDataset', 'PoseTrack18Dataset',
+    'PoseTrack18VideoDataset'
 ]

@@ -4,8 +4,8 @@ from .converting import KeypointConverter
 from .loading import LoadImage
 from .common_transforms import GetBBoxCenterScale, RandomFlip, RandomHalfBody
 from .bbox_transforms import RandomBBoxTransform
-from .color_transforms import (Albumentation, PhotometricDistortion,
-                               YOLOXHSVRandomAug)
+from .color_transforms import PhotometricDistortion, YOLOXHSVRandomAug
+from .albumentation import Albumentation
 from .filtering import FilterAnnotations
 from .topdown_transforms import TopdownAffine
 from .bottomup_transforms import BottomupRandomAffine, BottomupResize

@@ -7,8 +7,7 @@ drawn in one ``_draw`` method per transform, then applied deterministically.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import cv2
 import numpy as np
@@ -182,83 +181,3 @@ class YOLOXHSVRandomAug:
         return (f'{type(self).__name__}(hue_delta={self.hue_delta}, '
                 f'saturation_delta={self.saturation_delta}, '
                 f'value_delta={self.value_delta})')
-
-
-def _import_albumentations():
-    try:
-        return importlib.import_module('albumentations')
-    except ImportError as e:
-        if e.name not in (None, 'albumentations'):
-            # installed, but one of its own dependencies is missing or broken
-            raise ImportError(f'Albumentation: the "albumentations" package '
-                              f'is installed but fails to import: {e}') from e
-        raise ImportError(
-            'Albumentation needs the optional "albumentations" package: '
-            '`pip install posekit[all]` or `pip install albumentations`'
-        ) from e
-
-
-@TRANSFORMS.register_module()
-class Albumentation:
-    """Run pixel-level transforms of the ``albumentations`` library.
-
-    The library is imported when the transform is built, so configs that do
-    not use it do not need it. Transforms are given as config dicts whose
-    ``type`` names a class of ``albumentations`` (or is a class); nested
-    ``transforms`` lists (``OneOf``...) are built recursively.
-
-    Only pixel-level transforms make sense here: geometry changes would not
-    be applied to boxes and keypoints.
-
-    Required Keys:
-        - img (np.ndarray): ``(H, W, 3) uint8``, and any other key of
-          ``keymap``.
-
-    Modified Keys:
-        - img and the other keys of ``keymap``.
-
-    Args:
-        transforms (list[dict]): e.g. ``[dict(type='Blur', p=0.1)]``.
-        keymap (dict, optional): results key -> albumentations key.
-            Defaults to ``{'img': 'image'}``.
-    """
-
-    def __init__(self, transforms: Sequence[Mapping],
-                 keymap: Mapping[str, str] | None = None) -> None:
-        self._albu = _import_albumentations()
-        self.transforms = transforms
-        self.aug = self._albu.Compose([self._build(t) for t in transforms])
-        self.keymap = dict(keymap) if keymap else {'img': 'image'}
-
-    def _build(self, cfg: Mapping):
-        if not isinstance(cfg, Mapping) or 'type' not in cfg:
-            raise TypeError('Albumentation: each transform must be a dict '
-                            f'with a "type", got {cfg!r}')
-        args = dict(cfg)
-        obj_type = args.pop('type')
-        if isinstance(obj_type, str):
-            if not hasattr(self._albu, obj_type):
-                raise KeyError(f'Albumentation: albumentations has no '
-                               f'transform named {obj_type!r}')
-            obj_type = getattr(self._albu, obj_type)
-        elif not isinstance(obj_type, type):
-            raise TypeError('Albumentation: "type" must be a name or a '
-                            f'class, got {obj_type!r}')
-        if 'transforms' in args:
-            args['transforms'] = [self._build(t) for t in args['transforms']]
-        return obj_type(**args)
-
-    def __call__(self, results: dict) -> dict:
-        inputs = {}
-        for key, albu_key in self.keymap.items():
-            if key not in results:
-                raise KeyError(f'Albumentation: the results have no {key!r} '
-                               '(named in keymap)')
-            inputs[albu_key] = results[key]
-        outputs = self.aug(**inputs)
-        for key, albu_key in self.keymap.items():
-            results[key] = outputs[albu_key]
-        return results
-
-    def __repr__(self) -> str:
-        return f'{type(self).__name__}(transforms={self.transforms})'

@@ -45,14 +45,16 @@ class LoadImage:
     file ``results['img_path']`` is read and decoded.
 
     Required Keys:
-        - img_path (str): path of a local image file; not needed when
-          ``img`` is given.
+        - img_path (str | list[str]): path of a local image file; not needed
+          when ``img`` is given. A list (video frames) loads each file.
         - img (np.ndarray, optional): an already loaded ``(H, W[, C])`` image.
 
     Modified Keys:
         - img (np.ndarray): ``(H, W, 3) uint8`` BGR for ``color_type='color'``
-          (``(H, W)`` for grayscale); ``float32`` when ``to_float32``.
-        - img_shape (tuple[int, int]): ``(h, w)`` of ``img``.
+          (``(H, W)`` for grayscale); ``float32`` when ``to_float32``. A
+          list of such arrays, in path order, for a list ``img_path``.
+        - img_shape (tuple[int, int]): ``(h, w)`` of ``img`` (of the first
+          frame for a list).
         - ori_shape (tuple[int, int]): ``(h, w)`` of ``img`` (the image before
           any transform).
         - img_path: set to ``None`` when ``img`` was given without a path.
@@ -126,17 +128,33 @@ class LoadImage:
                 raise KeyError('LoadImage: the results have neither "img" '
                                'nor "img_path"')
             try:
-                img = read_image(results['img_path'], self._flag)
+                img = self._read(results['img_path'])
             except ImageLoadError:
                 if self.ignore_empty:
                     return None
                 raise
         if self.to_float32:
-            img = img.astype(np.float32)
+            img = [i.astype(np.float32) for i in img] if isinstance(img, list) \
+                else img.astype(np.float32)
         results['img'] = img
-        results['img_shape'] = img.shape[:2]
-        results['ori_shape'] = img.shape[:2]
+        shape = (img[0] if isinstance(img, list) else img).shape[:2]
+        results['img_shape'] = shape
+        results['ori_shape'] = shape
         return results
+
+    def _read(self, path: str | list | tuple) -> np.ndarray | list[np.ndarray]:
+        """One image, or a list of video frames (``PoseTrack18VideoDataset``:
+        centre frame first) that must all have the centre frame's shape."""
+        if not isinstance(path, (list, tuple)):
+            return read_image(path, self._flag)
+        if not path:
+            raise ValueError('LoadImage: img_path is an empty list of frames')
+        frames = [read_image(p, self._flag) for p in path]
+        for p, frame in zip(path, frames):
+            if frame.shape != frames[0].shape:
+                raise ValueError(f'LoadImage: frame {p} has shape {frame.shape}, '
+                                 f'but the first frame {path[0]} has {frames[0].shape}')
+        return frames
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(to_float32={self.to_float32}, '

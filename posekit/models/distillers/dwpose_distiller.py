@@ -23,8 +23,8 @@ Differences from MMPose, on purpose:
   train mode, so its BatchNorm statistics drift while it is "frozen");
 - in stage 2, ``mode='tensor'`` runs what ``'predict'`` runs (teacher
   features, student head); MMPose runs the student's own, untrained backbone;
-- ``teacher_pretrained`` must be a local file (posekit downloads nothing) and
-  must hold every weight of the teacher.
+- ``teacher_pretrained`` (a local file, a URL or a scheme name) must hold
+  every weight of the teacher.
 """
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ import torch
 from torch import Tensor, nn
 
 from posekit.config import Config, shipped_configs_dir
+from posekit.hub import DownloadError
 from posekit.evaluation.functional import simcc_pck_accuracy
 from posekit.models.heads.base_head import cat_labels
 from posekit.models.utils import CheckpointError, check_local_path, load_checkpoint_file
@@ -128,7 +129,7 @@ class DWPoseDistiller(nn.Module):
             load_teacher(self.teacher, self.teacher_pretrained)
         try:
             self.student.init_weights()
-        except ValueError as e:  # a URL in the student's own init_cfg
+        except (ValueError, DownloadError) as e:  # a remote file in the student's init_cfg
             source = (f'the student config {os.fspath(self._student_source)}'
                       if self._student_source is not None else 'the student')
             raise ValueError(
@@ -301,24 +302,24 @@ def _file_max_epochs(file_cfg: Config | Mapping | None) -> int | None:
 
 
 def load_teacher(teacher: nn.Module, path: str | os.PathLike) -> None:
-    """Load a local checkpoint into the teacher.
+    """Load a checkpoint (local, a URL or a scheme name) into the teacher.
 
     Every weight of the teacher must be in the file (a partly random
     teacher would distil noise); keys the teacher lacks are warned about.
 
     Raises:
-        ValueError: ``path`` is a URL (posekit downloads nothing).
+        DownloadError: ``path`` is a URL whose download failed.
         FileNotFoundError: no such file.
         CheckpointError: the file lacks or misshapes teacher weights.
     """
     text = os.fspath(path)
     try:
-        check_local_path(text)
-    except ValueError:
-        raise ValueError(
-            f'DWPoseDistiller teacher_pretrained={text!r} is a URL: posekit does '
-            f'not download weights. Download the teacher checkpoint and set '
-            f'--cfg-options model.teacher_pretrained=/path/to/teacher.pth') from None
+        check_local_path(text)  # downloads a remote file; the read below finds it cached
+    except DownloadError as e:
+        raise DownloadError(
+            f'DWPoseDistiller teacher_pretrained: {e}. Or download the teacher '
+            f'checkpoint yourself and set --cfg-options '
+            f'model.teacher_pretrained=/path/to/teacher.pth') from None
     except FileNotFoundError:
         raise FileNotFoundError(
             f'DWPoseDistiller teacher_pretrained: checkpoint not found: {text} '

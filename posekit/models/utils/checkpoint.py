@@ -1,8 +1,11 @@
 """Reading checkpoint files and loading them into modules, with clear reports.
 
-posekit never downloads: a checkpoint is a local ``.pth``/``.pt`` file (read
-with ``torch.load(weights_only=True)``, so no pickled code runs) or a
-``.safetensors`` file (needs the optional ``safetensors`` package).
+A checkpoint is a ``.pth``/``.pt`` file (read with
+``torch.load(weights_only=True)``, so no pickled code runs) or a
+``.safetensors`` file (needs the optional ``safetensors`` package), named by
+a local path, a URL or an MMEngine scheme name (``torchvision://resnet50``):
+remote ones are downloaded once into PyTorch's hub cache by
+:mod:`posekit.hub`, then read as local ones are.
 """
 from __future__ import annotations
 
@@ -17,29 +20,27 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from posekit import hub
 from posekit.errors import PosekitError
 
 # modules whose pickled classes are replaced by stand-ins when reading
 _FOREIGN_MODULES = ('mmengine.', 'mmcv.', 'mmpose.', 'mmdet.', 'mmpretrain.')
-_REMOTE_PREFIXES = ('http://', 'https://', 'torchvision://', 'open-mmlab://',
-                    'openmmlab://', 'mmcls://', 'pavi://', 's3://', 'modelzoo://')
 
 
 class CheckpointError(PosekitError, RuntimeError):
     """A checkpoint that cannot be read or written (the message says why)."""
 
 
-def check_local_path(path: str) -> None:
-    """Raise if ``path`` is a URL or a model-zoo name, or no such file exists."""
-    path = os.fspath(path)
-    if path.startswith(_REMOTE_PREFIXES):
-        raise ValueError(
-            f'checkpoint {path!r} is a URL or model-zoo name: posekit does not '
-            f'download weights. Download the file yourself and pass its local '
-            f'path (e.g. init_cfg=dict(type="Pretrained", checkpoint="/path/to/'
-            f'weights.pth")).')
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'checkpoint not found: {path}')
+def check_local_path(path: str) -> str:
+    """The local file of checkpoint ``path``: itself, or for a URL or a scheme
+    name the downloaded (or cached) file, see :func:`posekit.hub.local_checkpoint`.
+
+    Raises:
+        FileNotFoundError: A local path that is no file.
+        posekit.hub.UnknownModelName: An unknown scheme name.
+        posekit.hub.DownloadError: The download failed.
+    """
+    return hub.local_checkpoint(os.fspath(path))
 
 
 def read_checkpoint(path: str, map_location: str | torch.device = 'cpu') -> dict:
@@ -54,14 +55,34 @@ def read_checkpoint(path: str, map_location: str | torch.device = 'cpu') -> dict
     none is needed). Any other class in a file is refused, with its name. A
     ``.safetensors`` file (optional ``safetensors`` package) gives its tensors.
 
+    ``path`` may be a URL or a scheme name (see :mod:`posekit.hub`). As in
+    MMEngine, an ``mmcls://`` checkpoint gives only its ``backbone.*``
+    weights, with that prefix removed, as ``{'state_dict': ...}``.
+
     Raises:
         FileNotFoundError: No such file.
-        ValueError: ``path`` is a URL or a model-zoo name.
+        posekit.hub.UnknownModelName, posekit.hub.DownloadError: see
+            :func:`check_local_path`.
         CheckpointError: The file is truncated or corrupt, is not a dict, or
             pickles a class that is not plain data.
     """
-    path = os.fspath(path)
-    check_local_path(path)
+    name = os.fspath(path)
+    path = check_local_path(name)
+    try:
+        checkpoint = _read_local(path, map_location)
+    except CheckpointError as e:
+        if path == name:
+            raise
+        raise CheckpointError(f'{e} (downloaded from {name}: delete the file to '
+                              f'download it again)') from e
+    if name.startswith('mmcls://'):
+        checkpoint = {'state_dict': OrderedDict(
+            (k[len('backbone.'):], v) for k, v in state_dict_of(checkpoint).items()
+            if k.startswith('backbone.'))}
+    return checkpoint
+
+
+def _read_local(path: str, map_location: str | torch.device) -> dict:
     if path.endswith('.safetensors'):
         try:
             from safetensors.torch import load_file

@@ -1,0 +1,9 @@
+# RTMPose-l (Jiang et al., 2023) on Body8, 192x256 (w x h) crops: the
+# Body8 RTMPose-m recipe with the full-size CSPNeXt-l backbone.
+_base_ = ['../../../_base_/rtmpose_body8.py']
+
+model = dict(
+    backbone=dict(deepen_factor=1., widen_factor=1.),
+    # MMPose's init checkpoint: rtmposev1/
+    # cspnext-l_udp-body7_210e-256x192-5e9558ef_20230504.pth
+    head=dict(in_channels=1024))

@@ -1,0 +1,23 @@
+# RTMPose-t (Jiang et al., 2023) on Body8, 192x256 (w x h) crops: the
+# Body8 RTMPose-m recipe with CSPNeXt-tiny, no weight decay, milder box
+# augmentation and no EMA of the weights.
+_base_ = ['../../../_base_/rtmpose_body8.py']
+
+optim_wrapper = dict(optimizer=dict(weight_decay=0.))
+model = dict(
+    backbone=dict(deepen_factor=0.167, widen_factor=0.375),
+    # MMPose's init checkpoint: rtmposev1/
+    # cspnext-tiny_udp-body7_210e-256x192-a3775292_20230504.pth
+    head=dict(in_channels=384))  # 1024 * widen_factor
+
+# box jitter: scale x0.6-1.4 and rotation up to 80 degrees (stage 2:
+# x0.75-1.25, 60 degrees) instead of x0.5-1.5 and 90
+train_pipeline = [
+    dict(t, scale_factor=[0.6, 1.4], rotate_factor=80)
+    if t['type'] == 'RandomBBoxTransform' else t for t in train_pipeline]
+train_pipeline_stage2 = [
+    dict(t, scale_factor=[0.75, 1.25], rotate_factor=60)
+    if t['type'] == 'RandomBBoxTransform' else t for t in train_pipeline_stage2]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+custom_hooks = [  # no EMA hook
+    dict(custom_hooks[1], switch_pipeline=train_pipeline_stage2)]
