@@ -40,6 +40,16 @@ EXPECTED = [
     ('td-hm_ViTPose-huge-simple_8xb64-210e_coco-256x192', 391, '02ab173fff2f18e6'),
     ('td-hm_res50_8xb64-210e_coco-256x192', 338, '8d609e0efdabbc69'),
     ('td-reg_res50_rle-8xb64-210e_coco-256x192', 395, '4dfc0836fc49018e'),
+    ('rtmpose-m_8xb512-700e_body8-halpe26-256x192', 362, 'e129581782d63c0a'),
+    ('rtmo-s_8xb32-600e_body7-640x640', 514, '9007b157e5d86f18'),
+    ('rtmo-m_16xb16-600e_body7-640x640', 658, '0f1f98b0a341a076'),
+    ('rtmo-l_16xb16-600e_body7-640x640', 778, 'b9ce41775461efb1'),
+    ('rtmpose-m_8xb64-210e_ap10k-256x256', 362, 'ef87cfcd81c3d349'),
+    ('rtmpose-m_8xb256-210e_hand5-256x256', 362, 'aa83ca448cb46595'),
+    ('rtmpose-m_8xb64-270e_coco-wholebody-256x192', 362, '46c493c4b3a7b6db'),
+    ('motionbert_dstformer-ft-243frm_8xb32-120e_h36m', 260, 'ff0793cd1fa536e4'),
+    ('video-pose-lift_tcn-243frm-supv-cpn-ft_8xb128-200e_h36m', 56, '11c72efc7390de3a'),
+    ('internet_res50_4xb16-20e_interhand3d-256x256', 366, '3a20bb4ba994f65c'),
 ]
 
 
@@ -70,8 +80,9 @@ def test_every_shipped_config_has_an_expected_row():
 def test_state_dict_matches_mmpose(name, num_keys, digest):
     entry = model_info(name)
     assert entry['posekit_config'] == entry['config']  # MMPose's relative path
+    cfg = _load(name)
     with torch.device('meta'):
-        model = MODELS.build(_load(name).model)
+        model = MODELS.build(cfg.model)
     sd = model.state_dict()
     listing = ';'.join(f'{k}:{tuple(v.shape)}' for k, v in sd.items())
     assert (len(sd), hashlib.sha256(listing.encode()).hexdigest()[:16]) == (num_keys, digest)
@@ -115,3 +126,41 @@ def test_codec_and_test_pipeline(name):
     generate = [t for t in cfg['train_dataloader']['dataset']['pipeline']
                 if t['type'] == 'GenerateTarget']
     assert generate == [dict(type='GenerateTarget', encoder=codec)]
+
+
+# One-stage and lifting representatives, also written from MMPose 1.3.2's
+# files: RTMO (bottom-up resize, no crop) and MotionBERT (two codecs: the
+# training one keeps the camera-space root, the decoder is root-relative).
+RTMO_VAL = [
+    dict(type='LoadImage'),
+    dict(type='BottomupResize', input_size=[640, 640], pad_val=[114, 114, 114]),
+    dict(type='PackPoseInputs',
+         meta_keys=['id', 'img_id', 'img_path', 'ori_shape', 'img_shape',
+                    'input_size', 'input_center', 'input_scale'])]
+LIFT_KEYS = ['id', 'category_id', 'target_img_path', 'flip_indices', 'factor',
+             'camera_param']
+MOTIONBERT = dict(type='MotionBERTLabel', num_keypoints=17, concat_vis=True)
+OTHER_REPRESENTATIVE = {
+    'rtmo': (dict(type='YOLOXPoseAnnotationProcessor', input_size=[640, 640]),
+             dict(type='YOLOXPoseAnnotationProcessor', input_size=[640, 640]),
+             RTMO_VAL),
+    'human3d': (dict(MOTIONBERT, mode='train'), dict(MOTIONBERT, rootrel=True),
+                [dict(type='GenerateTarget', encoder=dict(MOTIONBERT, rootrel=True)),
+                 dict(type='PackPoseInputs', meta_keys=LIFT_KEYS)]),
+}
+
+
+@pytest.mark.parametrize('name', list(OTHER_REPRESENTATIVE))
+def test_one_stage_and_lifting_pipelines(name):
+    train_codec, decoder, pipeline = OTHER_REPRESENTATIVE[name]
+    cfg = _plain(_load(name))
+    if name == 'rtmo':
+        assert cfg['codec'] == train_codec
+        assert cfg['model']['test_cfg'] == dict(input_size=[640, 640], score_thr=0.1,
+                                                nms_thr=0.65)
+    else:
+        assert cfg['model']['head']['decoder'] == decoder
+    assert cfg['test_dataloader']['dataset']['pipeline'] == pipeline
+    generate = [t for t in cfg['train_dataloader']['dataset']['pipeline']
+                if t['type'] == 'GenerateTarget']
+    assert generate == [dict(type='GenerateTarget', encoder=train_codec)]

@@ -61,12 +61,13 @@ model = dict(
         channel_attention=True,
         norm_cfg=dict(type='SyncBN'),
         act_cfg=dict(type='SiLU'),
-        # MMPose starts from a CSPNeXt pose-pretrained on Body7, for "m"
-        # init_cfg=dict(type='Pretrained', prefix='backbone.', checkpoint=
-        # 'https://download.openmmlab.com/mmpose/v1/projects/rtmposev1/'
-        # 'cspnext-m_udp-body7_210e-256x192-e0c9327b_20230504.pth').
-        # posekit never downloads: fetch the file and name its local path.
-        init_cfg=None),
+        # a CSPNeXt-m pose-pretrained on Body7 (UDP heatmaps, 210 epochs)
+        init_cfg=dict(
+            type='Pretrained',
+            prefix='backbone.',
+            checkpoint='https://download.openmmlab.com/mmpose/v1/projects/'
+            'rtmposev1/cspnext-m_udp-body7_210e-256x192-e0c9327b_20230504.pth'
+        )),
     head=dict(
         type='RTMCCHead',
         in_channels=768,  # 1024 * widen_factor

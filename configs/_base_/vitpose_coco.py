@@ -67,11 +67,11 @@ model = dict(
         with_cls_token=False,
         out_type='featmap',  # (N, C, 256 / 16, 192 / 16) = (N, C, 16, 12)
         patch_cfg=dict(padding=2),
-        # MMPose starts from MAE weights, init_cfg=dict(type='Pretrained',
-        # checkpoint='https://download.openmmlab.com/mmpose/v1/'
-        # 'pretrained_models/mae_pretrain_vit_base_20230913.pth').
-        # posekit never downloads: fetch the file and name its local path.
-        init_cfg=None),
+        # MAE self-supervised ImageNet weights
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://download.openmmlab.com/mmpose/v1/'
+            'pretrained_models/mae_pretrain_vit_base_20230913.pth')),
     neck=dict(type='FeatureMapProcessor', scale_factor=4.0, apply_relu=True),
     head=dict(
         type='HeatmapHead',

@@ -5,9 +5,16 @@ person detector of top-down inference (:func:`~.model_detector.load_detector`).
 
 Boxes are ``xyxy`` in pixels of the original image (the resize's
 ``scale_factor`` divided out; padding is bottom/right, so no offset).
+
+A detector may be named instead of given as a file (:func:`resolve_detector`):
+by the stem of a config posekit ships in ``configs/mmdetection_cfg/``
+(``'rtmdet_m_640-8xb32_coco-person'``, the names of MMPose's
+``demo/mmdetection_cfg/`` files), or by the detector alias of MMPose's model
+index (``'human'``, ``'face'``, ``'hand'``), which also gives its weights URL.
 """
 from __future__ import annotations
 
+import difflib
 import os
 import warnings
 from typing import Mapping
@@ -16,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from posekit.config import Config
+from posekit.config import Config, shipped_configs_dir
 from posekit.datasets.transforms.loading import as_bgr_uint8, read_image
 from posekit.models.builder import load_inference_config, read_weights_and_meta
 from posekit.models.detectors.det_pipeline import pipeline_steps, run_pipeline
@@ -24,6 +31,7 @@ from posekit.models.utils import load_state_dict, revert_sync_batchnorm
 from posekit.registry import MODELS
 from posekit.structures import BaseDataElement
 from .inference import check_device
+from .zoo import list_models
 
 DETECTOR_TYPES = ('RTMDet', 'YOLOX')
 
@@ -40,6 +48,76 @@ def detector_type(config: str | os.PathLike | Config) -> str | None:
     return kind if kind in DETECTOR_TYPES else None
 
 
+def detector_aliases() -> dict[str, dict]:
+    """The detectors of MMPose's model index by alias: ``{alias: {config,
+    weights, cat_ids}}`` (``config`` is a config stem; ``weights`` a URL or
+    None)."""
+    out: dict[str, dict] = {}
+    for entry in list_models():
+        record = entry.get('detector')
+        if record:
+            out.setdefault(record.pop('alias'), record)
+    return out
+
+
+def shipped_detector_configs() -> dict[str, str]:
+    """``{stem: path}`` of the detector configs posekit ships."""
+    folder = shipped_configs_dir() / 'mmdetection_cfg'
+    return {p.stem: str(p) for p in sorted(folder.glob('*.py'))}
+
+
+def is_detector_name(value: object) -> bool:
+    """Whether ``value`` is a str that is neither a ``.py`` path nor an
+    existing file, nor ``'package.module:function'``: a name for
+    :func:`resolve_detector`."""
+    return (isinstance(value, str) and not value.endswith('.py')
+            and not os.path.exists(value) and ':' not in value)
+
+
+def resolve_detector(name: str, weights: str | os.PathLike | None = None
+                     ) -> tuple[str, str | os.PathLike | None, list[int] | None]:
+    """``(config file, weights, cat_ids)`` of a named detector.
+
+    Args:
+        name (str): A shipped config's stem, or a detector alias of the
+            model index (``'human'``, ``'face'``, ``'hand'``; any case).
+        weights (str | Path, optional): Kept when given; else the index's
+            weights URL for the config (None for a config it does not list).
+
+    Returns:
+        tuple: The config path, the weights, and the category ids to keep
+        (the index's for an alias, else None).
+
+    Raises:
+        ValueError: An unknown name (close names suggested), or an alias whose
+            detector MMPose publishes no weights for or posekit ships no
+            config of (``'animal'``).
+    """
+    configs, aliases = shipped_detector_configs(), detector_aliases()
+    by_config = {r['config']: r for r in aliases.values() if r['weights']}
+    record = aliases.get(name.lower())
+    if record is not None:
+        if not record['weights'] or record['config'] not in configs:
+            raise ValueError(
+                f"det_model {name!r}: MMPose's model index names the detector "
+                f"{record['config']!r} for it but publishes no weights (or posekit "
+                'ships no such config); give det_model a detector config file (.py) '
+                'and det_weights')
+        config, cat_ids = record['config'], list(record['cat_ids'])
+    elif name in configs:
+        config, cat_ids = name, None
+        record = by_config.get(name)
+    else:
+        known = sorted(configs) + sorted(aliases)
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f' Did you mean {", ".join(repr(c) for c in close)}?' if close else ''
+        raise ValueError(f'det_model {name!r}: not a detector config file, nor a name of '
+                         f'one: the names are {", ".join(known)}.{hint}')
+    if weights is None and record is not None:
+        weights = record['weights']
+    return configs[config], weights, cat_ids
+
+
 def init_detector(config: str | os.PathLike | Config,
                   checkpoint: str | os.PathLike | None = None,
                   device: str | torch.device = 'cpu') -> nn.Module:
@@ -47,10 +125,12 @@ def init_detector(config: str | os.PathLike | Config,
 
     Args:
         config (str | Path | Config): An MMDetection 3.x detector config
-            (not modified; the model keeps a copy as ``model.cfg``).
+            (not modified; the model keeps a copy as ``model.cfg``), or a
+            detector name (:func:`resolve_detector`).
         checkpoint (str | Path, optional): MMDetection weights, loaded
             strictly (a local path or a URL, as posekit's checkpoint reader
-            takes them). None keeps random weights. The backbone's
+            takes them). None keeps random weights, except that a name's
+            weights URL is used when it has one. The backbone's
             ``init_cfg`` (pretrained weights) is never applied.
         device (str | torch.device): Where the model goes.
 
@@ -63,6 +143,8 @@ def init_detector(config: str | os.PathLike | Config,
         ValueError: ``model.type`` is not RTMDet or YOLOX.
         RuntimeError: The checkpoint does not match the model.
     """
+    if is_detector_name(config):
+        config, checkpoint, _ = resolve_detector(config, checkpoint)
     cfg = load_inference_config(config)
     kind = str(cfg.model.get('type', '')).rsplit('.', 1)[-1]
     if kind not in DETECTOR_TYPES:

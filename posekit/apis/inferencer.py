@@ -43,6 +43,7 @@ from posekit.fileio import write_image, write_json
 from posekit.structures import PoseDataSample, merge_data_samples
 from .backends import BACKENDS, init_pose_model
 from .boxes import BoxFile, Detector, detect, drop_degenerate, select_boxes
+from .detector import is_detector_name, resolve_detector
 from .inference import check_input_size, inference_bottomup, inference_topdown
 from .model_detector import gives_boxes, load_detector
 from .sources import (Frame, Skipped, SkippedInputWarning, VideoWriter, count_frames,
@@ -64,13 +65,17 @@ class PoseInferencer:
         backend (str): ``'pytorch'`` or ``'onnxruntime'``.
         det_model (callable | str, optional): A detector for top-down models:
             a callable (BGR image -> ``(N, 4|5|6)`` xyxy boxes, scores,
-            category ids), ``'package.module:function'``, or the config file
-            of a one-stage pose model (RTMO, YOLOX-Pose), run on ``device``.
+            category ids), ``'package.module:function'``, the config file
+            of an RTMDet / YOLOX detector or of a one-stage pose model (RTMO,
+            YOLOX-Pose), or a detector name (``'human'``, a config stem of
+            ``configs/mmdetection_cfg/``), run on ``device``. None with a zoo
+            name as ``pose2d``: the index's detector for it, as in MMPose.
         det_weights (str, optional): That config's checkpoint (or ``.onnx``
-            file, run in onnxruntime).
+            file, run in onnxruntime); for a name, None means its weights URL.
         det_cat_ids (Sequence[int], optional): Keep only boxes of these
             category ids (boxes without one are kept; a one-stage model's
-            person boxes are category 0). Default: all.
+            person boxes are category 0). Default: the index's for a named
+            detector, else all.
         show_progress (bool): A progress bar on a terminal.
         cfg_options (dict, optional): Config overrides, e.g.
             ``{'model.test_cfg.flip_test': False}``.
@@ -91,7 +96,9 @@ class PoseInferencer:
                  num_threads: int | None = None) -> None:
         if backend not in BACKENDS:
             raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
+        zoo_detector = None
         if is_model_name(pose2d):  # MMPose's zoo: 'human', 'vitpose-b', a model name
+            zoo_detector = model_info(pose2d).get('detector')
             pose2d, zoo_weights = resolve_model(pose2d)
             if backend == 'pytorch' and pose2d_weights is None:
                 pose2d_weights = zoo_weights
@@ -114,10 +121,22 @@ class PoseInferencer:
         self.data_mode = self.cfg.get('data_mode', 'topdown')
         if self.data_mode == 'bottomup':
             self._check_bottomup(pose2d, det_model, det_weights, det_cat_ids)
-        self.detector = None if det_model is None else load_detector(
-            det_model, det_weights, device, num_threads)
+        from_zoo = None
+        if self.data_mode != 'bottomup' and det_model is None and zoo_detector:
+            det_model = from_zoo = _zoo_detector(zoo_detector)  # its alias, or None
+        if is_detector_name(det_model):
+            det_model, det_weights, cat_ids = resolve_detector(det_model, det_weights)
+            det_cat_ids = cat_ids if det_cat_ids is None else det_cat_ids
         if det_model is None and det_weights is not None:
             raise ValueError('det_weights given without det_model (its config)')
+        self.detector, self._pending_detector = None, None
+        self._said_whole_image = False   # the no-boxes warning, once
+        if from_zoo is not None:
+            # the index's detector loads (its weights download) at the first
+            # call that needs boxes: a run with bboxes fetches nothing
+            self._pending_detector = (det_model, det_weights, device, num_threads)
+        elif det_model is not None:
+            self.detector = load_detector(det_model, det_weights, device, num_threads)
         # a one-stage head's own thresholds: what bbox_thr / nms_thr=None mean
         self._config_thr = {k: test_cfg.get(k) for k in ('score_thr', 'nms_thr')} \
             if gives_boxes(self.model) else None
@@ -190,6 +209,14 @@ class PoseInferencer:
             raise ValueError(f'bboxes {bboxes}: a bottom-up model finds the people itself')
         bbox_thr, nms_thr = self._set_thresholds(bbox_thr, nms_thr)
         boxes_of = BoxFile(bboxes) if bboxes else None
+        if boxes_of is None and self._pending_detector is not None:
+            self.detector = load_detector(*self._pending_detector)
+            self._pending_detector = None
+        if self.data_mode != 'bottomup' and boxes_of is None and self.detector is None \
+                and not self._said_whole_image:
+            warnings.warn('PoseInferencer: a top-down model with no det_model and no '
+                          'bboxes: each image is one box covering all of it', stacklevel=2)
+            self._said_whole_image = True
         items = expand_inputs(inputs)
         self._set_output_heatmaps(draw_heatmap)
         draw = bool(vis_out_dir or return_vis or show)
@@ -310,6 +337,17 @@ class PoseInferencer:
             path = os.path.join(out_dir, _stem(frame.name) + '.mp4')
             videos[frame.video] = VideoWriter(path, frame.fps)
         videos[frame.video].write(bgr)
+
+
+def _zoo_detector(record: dict) -> str | None:
+    """The index's detector of a zoo model by alias, or None (with a
+    warning) when MMPose publishes no weights for it."""
+    if record.get('weights'):
+        return record['alias']
+    warnings.warn(f"PoseInferencer: MMPose's index pairs this model with the detector "
+                  f"{record['config']!r}, which has no weights there; give det_model "
+                  '(and det_weights) or bboxes, else each image is one box', stacklevel=3)
+    return None
 
 
 def instances_to_list(sample: PoseDataSample) -> list[dict]:

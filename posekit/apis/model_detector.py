@@ -19,7 +19,7 @@ import numpy as np
 
 from .backends import init_pose_model
 from .boxes import Detector
-from .detector import MMDetDetector, detector_type
+from .detector import MMDetDetector, detector_type, is_detector_name, resolve_detector
 from .inference import inference_bottomup, model_head
 
 
@@ -102,16 +102,21 @@ def load_detector(spec: str | os.PathLike | Detector, weights: str | None = None
     """A detector from a callable, ``'package.module:function'``, the
     config file of a one-stage pose model with its ``weights``
     (:class:`ModelDetector`), or an RTMDet / YOLOX detector config
-    (:class:`~.detector.MMDetDetector`).
+    (:class:`~.detector.MMDetDetector`), given as a file or by name
+    (``'human'``, ``'rtmdet_m_640-8xb32_coco-person'``:
+    :func:`~.detector.resolve_detector`).
 
     Args:
         spec: The detector (see above); a callable takes a BGR image and
             returns ``(N, 4|5|6)`` xyxy boxes [, scores, category ids].
         weights (str, optional): Checkpoint or ``.onnx`` file; only with a
-            config ``spec``.
+            config ``spec`` (for a name, None means its weights URL).
         device (str): Where a config's model runs.
         num_threads (int, optional): CPU threads of a config's model.
     """
+    if is_detector_name(spec):
+        config, weights, _ = resolve_detector(spec, weights)
+        return MMDetDetector(config, weights, device, num_threads)
     if is_config_spec(spec):
         if detector_type(spec) is not None:  # an RTMDet / YOLOX (mmdet) config
             return MMDetDetector(spec, weights, device, num_threads)

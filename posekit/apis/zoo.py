@@ -24,20 +24,18 @@ fetched twice, and nothing at import time.
 """
 from __future__ import annotations
 
-import ast
 import copy
 import difflib
 import functools
-import hashlib
 import json
 import os
 from pathlib import Path, PurePosixPath
 
 from posekit.config import Config, shipped_configs_dir
+from posekit.config.remote import MMPOSE_CONFIG_URL, fetch_chain
 
 INDEX_FILE = Path(__file__).resolve().parent.parent / 'model_index.json'
 CONFIG_URL_ENV = 'POSEKIT_CONFIG_URL'
-DEFAULT_CONFIG_URL = 'https://raw.githubusercontent.com/open-mmlab/mmpose/v1.3.2/configs/'
 TASKS = ('body2d', 'body3d', 'hand2d', 'hand3d', 'face2d', 'animal2d', 'wholebody2d',
          'fashion2d')
 
@@ -149,67 +147,8 @@ def model_config(name_or_alias: str, base_url: str | None = None) -> str:
     if entry.get('config_missing'):
         raise ValueError(f"model {entry['name']!r}: MMPose 1.3.2's metafile names the "
                          f"config {entry['config']!r}, which MMPose does not ship")
-    base_url = base_url or os.environ.get(CONFIG_URL_ENV) or DEFAULT_CONFIG_URL
-    return fetch_config(entry['config'], base_url)
-
-
-def fetch_config(rel_path: str, base_url: str) -> str:
-    """Download ``base_url + rel_path`` and its ``_base_`` files (recursively)
-    into the config cache; return the local path. Cached files are reused."""
-    if not base_url.endswith('/'):
-        base_url += '/'
-    root = config_cache_dir(base_url)
-    todo, seen, first = [rel_path], set(), None
-    while todo:
-        rel = todo.pop()
-        if rel in seen:
-            continue
-        seen.add(rel)
-        local = root / rel
-        if not local.is_file():
-            from posekit import hub
-            hub.download(base_url + rel, dest_dir=str(local.parent), check_hash=False,
-                         progress=False)
-        first = first or str(local)
-        todo.extend(_relative_bases(local, rel))
-    return first
-
-
-def config_cache_dir(base_url: str) -> Path:
-    """``<hub cache>/../posekit_configs/<source>``: one folder per config source."""
-    from posekit import hub
-    if base_url.rstrip('/') == DEFAULT_CONFIG_URL.rstrip('/'):
-        source = 'mmpose-v1.3.2'
-    else:
-        source = 'url-' + hashlib.sha256(base_url.encode()).hexdigest()[:12]
-    return Path(hub.cache_dir()).parent / 'posekit_configs' / source
-
-
-def _relative_bases(local: Path, rel: str) -> list[str]:
-    """The ``_base_`` files of a downloaded config, as paths under configs/.
-
-    ``scope::path`` entries name posekit's shipped configs and are skipped.
-    """
-    try:
-        tree = ast.parse(local.read_text(encoding='utf-8'), filename=str(local))
-    except SyntaxError as e:
-        raise ValueError(f'{local}: not a Python config (line {e.lineno}: {e.msg}); '
-                         'delete it to download it again') from e
-    refs: list[str] = []
-    for node in tree.body:
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name) and node.targets[0].id == '_base_'):
-            value = ast.literal_eval(node.value)
-            refs = [value] if isinstance(value, str) else list(value)
-    out = []
-    for ref in refs:
-        if '::' in ref:
-            continue
-        path = os.path.normpath(str(PurePosixPath(rel).parent / ref)).replace(os.sep, '/')
-        if path.startswith('..'):
-            raise ValueError(f'{local}: _base_ {ref!r} points outside configs/')
-        out.append(path)
-    return out
+    base_url = base_url or os.environ.get(CONFIG_URL_ENV) or MMPOSE_CONFIG_URL
+    return fetch_chain(entry['config'], base_url)
 
 
 def missing_types(config: Config | str) -> list[str]:

@@ -6,8 +6,11 @@ to ``--pred-out-dir`` as JSON; see :mod:`posekit.apis.inferencer`. Inputs
 that cannot be read are skipped, named, and make the exit status 1.
 
 A top-down model takes its person boxes from ``--bboxes``, from
-``--det-model`` (the config of a one-stage pose model such as RTMO, with
-``--det-weights``; or a Python detector function), or else the whole image.
+``--det-model`` (an RTMDet / YOLOX detector config or name, such as
+``human`` or ``rtmdet_m_640-8xb32_coco-person``; the config of a one-stage
+pose model such as RTMO, with ``--det-weights``; or a Python detector
+function), or else the whole image. A zoo model (``--pose2d human``) given
+none of these uses the detector MMPose's model index pairs it with.
 
 With ``--pose3d LIFTER_CONFIG`` the 2D poses are tracked and lifted to 3D
 (a ``PoseLifter`` such as VideoPose3D's TCN; see
@@ -36,11 +39,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--bboxes', help='COCO-format JSON of person boxes (detection '
                         'results, or an annotation file); default: the whole image')
     parser.add_argument('--det-model', help='person detector of a top-down model: '
-                        'the config (.py) of a one-stage pose model (RTMO, YOLOX-Pose), '
-                        "or 'package.module:function' (BGR image -> (N, 4|5|6) xyxy "
-                        'boxes [, score, category])')
+                        'an RTMDet/YOLOX config (.py) or name (human, face, hand, or a '
+                        'configs/mmdetection_cfg/ file stem), the config (.py) of a '
+                        "one-stage pose model (RTMO, YOLOX-Pose), or 'package.module:"
+                        "function' (BGR image -> (N, 4|5|6) xyxy boxes [, score, "
+                        "category]); default for a zoo --pose2d: the zoo's detector")
     parser.add_argument('--det-weights', help='checkpoint (.pth, or .onnx) of the '
-                        '--det-model config')
+                        '--det-model config (a named detector: default its weights URL)')
     parser.add_argument('--det-cat-ids', type=int, nargs='+',
                         help='keep boxes of these category ids only (a one-stage '
                         "detector's people are 0)")

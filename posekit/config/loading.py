@@ -14,6 +14,8 @@ inherits:
 A path ``'mmpose::_base_/default_runtime.py'`` names a file under the configs
 shipped with posekit; like MMEngine, dicts with a ``type`` taken from such a
 file get ``_scope_='mmpose'``, which posekit's registries accept.
+``'mmdet::PATH'`` names MMDetection's ``configs/PATH``: see
+:mod:`posekit.config.remote`.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from typing import Any
 from posekit.errors import ConfigError
 
 from .config_dict import ConfigDict
+from .remote import mmdet_config
 
 BASE_KEY = '_base_'
 DELETE_KEY = '_delete_'
@@ -134,6 +137,8 @@ def _pop_base_assignment(tree: ast.Module, path: str) -> tuple[list[str], ast.Mo
 def _resolve_base(ref: str, path: str) -> tuple[str, str | None]:
     """Return (absolute path, scope or None) of a ``_base_`` entry."""
     scope, sep, rest = ref.partition('::')
+    if sep and scope == 'mmdet':  # shipped under configs/mmdet/, else downloaded
+        return mmdet_config(rest, shipped_configs_dir(), asked_by=path), scope
     if sep:
         return str(shipped_configs_dir() / rest), scope
     return os.path.normpath(os.path.join(os.path.dirname(path), ref)), None

@@ -160,7 +160,7 @@ class DSTFormer(BaseBackbone):
         self.joints_embed = nn.Linear(in_channels, feat_size)
         self.pos_drop = nn.Dropout(p=drop_rate)
         # stochastic depth grows linearly with depth
-        dpr = torch.linspace(0, drop_path_rate, depth).tolist()
+        dpr = torch.linspace(0, drop_path_rate, depth, device='cpu').tolist()
         block = dict(dim=feat_size, num_heads=num_heads, mlp_ratio=mlp_ratio,
                      qkv_bias=qkv_bias, qk_scale=qk_scale, drop=drop_rate,
                      attn_drop=attn_drop_rate)

@@ -288,7 +288,7 @@ class HRFormer(HRNet):
                                  f"got {cfg['block']!r}")
         depths = [extra[f'stage{s}']['num_blocks'][0] * extra[f'stage{s}']['num_modules']
                   for s in (2, 3, 4)]
-        rates = torch.linspace(0, extra.get('drop_path_rate', 0.0), sum(depths)).tolist()
+        rates = torch.linspace(0, extra.get('drop_path_rate', 0.0), sum(depths), device='cpu').tolist()
         # read by _make_stage while HRNet.__init__ builds the stages
         self.drop_path_rates = [rates[sum(depths[:s]):sum(depths[:s + 1])] for s in range(3)]
         self.transformer_norm_cfg = dict(transformer_norm_cfg)

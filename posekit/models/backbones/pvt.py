@@ -246,7 +246,7 @@ class PyramidVisionTransformer(BaseBackbone):
         self.convert_weights, self.out_indices = convert_weights, tuple(out_indices)
         self.embed_dims, self.num_stages = embed_dims, num_stages
         img_h, img_w = to_2tuple(pretrain_img_size)
-        rates = torch.linspace(0, drop_path_rate, sum(num_layers)).tolist()
+        rates = torch.linspace(0, drop_path_rate, sum(num_layers), device='cpu').tolist()
         self.layers = nn.ModuleList()
         reduction, first = 1, 0
         for i, depth in enumerate(num_layers):

@@ -331,7 +331,7 @@ class SwinTransformer(BaseBackbone):
             rows, cols = (size // patch_size for size in to_2tuple(pretrain_img_size))
             self.absolute_pos_embed = nn.Parameter(torch.zeros(1, rows * cols, embed_dims))
         self.drop_after_pos = nn.Dropout(p=drop_rate)
-        rates = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        rates = torch.linspace(0, drop_path_rate, sum(depths), device='cpu').tolist()
         self.stages = nn.ModuleList()
         width = embed_dims
         for i, depth in enumerate(depths):

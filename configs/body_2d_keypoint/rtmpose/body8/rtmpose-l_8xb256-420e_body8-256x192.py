@@ -3,7 +3,9 @@
 _base_ = ['../../../_base_/rtmpose_body8.py']
 
 model = dict(
-    backbone=dict(deepen_factor=1., widen_factor=1.),
-    # MMPose's init checkpoint: rtmposev1/
-    # cspnext-l_udp-body7_210e-256x192-5e9558ef_20230504.pth
+    backbone=dict(
+        deepen_factor=1., widen_factor=1.,
+        # only the pretrained file changes (merged into the base's)
+        init_cfg=dict(checkpoint='https://download.openmmlab.com/mmpose/v1/'
+                      'projects/rtmposev1/cspnext-l_udp-body7_210e-256x192-5e9558ef_20230504.pth')),
     head=dict(in_channels=1024))

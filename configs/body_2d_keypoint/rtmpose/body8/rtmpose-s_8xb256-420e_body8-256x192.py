@@ -5,9 +5,11 @@ _base_ = ['../../../_base_/rtmpose_body8.py']
 
 optim_wrapper = dict(optimizer=dict(weight_decay=0.))
 model = dict(
-    backbone=dict(deepen_factor=0.33, widen_factor=0.5),
-    # MMPose's init checkpoint: rtmposev1/
-    # cspnext-s_udp-body7_210e-256x192-8c9ccbdb_20230504.pth
+    backbone=dict(
+        deepen_factor=0.33, widen_factor=0.5,
+        # only the pretrained file changes (merged into the base's)
+        init_cfg=dict(checkpoint='https://download.openmmlab.com/mmpose/v1/'
+                      'projects/rtmposev1/cspnext-s_udp-body7_210e-256x192-8c9ccbdb_20230504.pth')),
     head=dict(in_channels=512))  # 1024 * widen_factor
 
 # box jitter: scale x0.6-1.4 and rotation up to 80 degrees (stage 2:

@@ -62,12 +62,13 @@ model = dict(
         channel_attention=True,
         norm_cfg=dict(type='SyncBN'),
         act_cfg=dict(type='SiLU'),
-        # MMPose starts from a CSPNeXt-s pose-pretrained on AIC + COCO,
-        # init_cfg=dict(type='Pretrained', prefix='backbone.', checkpoint=
-        # 'https://download.openmmlab.com/mmpose/v1/projects/rtmposev1/'
-        # 'cspnext-s_udp-aic-coco_210e-256x192-92f5a029_20230130.pth').
-        # posekit never downloads: fetch the file and name its local path.
-        init_cfg=None),
+        # a CSPNeXt-s pose-pretrained on AIC + COCO (UDP heatmaps)
+        init_cfg=dict(
+            type='Pretrained',
+            prefix='backbone.',
+            checkpoint='https://download.openmmlab.com/mmpose/v1/projects/'
+            'rtmposev1/cspnext-s_udp-aic-coco_210e-256x192-92f5a029_20230130.pth'
+        )),
     head=dict(
         type='RTMCCHead',
         in_channels=512,

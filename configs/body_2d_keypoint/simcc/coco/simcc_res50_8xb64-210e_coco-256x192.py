@@ -37,11 +37,8 @@ model = dict(
     backbone=dict(
         type='ResNet',
         depth=50,
-        # MMPose starts from ImageNet weights,
-        # init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')
-        # (downloaded by torchvision). posekit never downloads: fetch the file
-        # and name its local path here to do the same.
-        init_cfg=None),
+        # ImageNet weights, torchvision's file
+        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
     head=dict(
         type='SimCCHead',
         in_channels=2048,

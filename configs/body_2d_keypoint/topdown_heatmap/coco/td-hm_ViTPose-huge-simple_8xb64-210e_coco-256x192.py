@@ -4,6 +4,7 @@ _base_ = ['../../../_base_/vitpose_coco.py']
 
 optim_wrapper = dict(paramwise_cfg=dict(num_layers=32, layer_decay_rate=0.85))
 model = dict(
-    backbone=dict(arch='huge', drop_path_rate=0.55),
-    # MMPose's init checkpoint: mae_pretrain_vit_huge_20230913.pth
+    backbone=dict(arch='huge', drop_path_rate=0.55,
+        init_cfg=dict(checkpoint='https://download.openmmlab.com/mmpose/v1/pretrained_models/'
+                      'mae_pretrain_vit_huge_20230913.pth')),
     head=dict(in_channels=1280))

@@ -8,6 +8,7 @@ model = dict(
         # a dict replaces the base's arch name ('base')
         arch=dict(_delete_=True, embed_dims=384, num_layers=12, num_heads=12,
                   feedforward_channels=384 * 4),
-        drop_path_rate=0.1),
-    # MMPose's init checkpoint: mae_pretrain_vit_small_20230913.pth
+        drop_path_rate=0.1,
+        init_cfg=dict(checkpoint='https://download.openmmlab.com/mmpose/v1/pretrained_models/'
+                      'mae_pretrain_vit_small_20230913.pth')),
     head=dict(in_channels=384))

@@ -48,11 +48,11 @@ model = dict(
             stage4=dict(num_modules=3, num_branches=4, block='BASIC',
                         num_blocks=(4, 4, 4, 4),
                         num_channels=(32, 64, 128, 256))),
-        # MMPose starts from ImageNet weights, init_cfg=dict(type=
-        # 'Pretrained', checkpoint='https://download.openmmlab.com/mmpose/'
-        # 'pretrain_models/hrnet_w32-36af842e.pth'). posekit never
-        # downloads: fetch the file and name its local path here.
-        init_cfg=None),
+        # ImageNet-pretrained HRNet-W32
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://download.openmmlab.com/mmpose/'
+            'pretrain_models/hrnet_w32-36af842e.pth')),
     head=dict(
         type='HeatmapHead',
         in_channels=32,  # the stride-4 branch of stage 4

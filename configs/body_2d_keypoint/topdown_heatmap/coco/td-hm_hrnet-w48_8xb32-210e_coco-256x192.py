@@ -7,7 +7,8 @@ model = dict(
     backbone=dict(extra=dict(
         stage2=dict(num_channels=(48, 96)),
         stage3=dict(num_channels=(48, 96, 192)),
-        stage4=dict(num_channels=(48, 96, 192, 384)))),
-    # MMPose's init checkpoint: pretrain_models/hrnet_w48-8ef0771d.pth
+        stage4=dict(num_channels=(48, 96, 192, 384))),
+        init_cfg=dict(checkpoint='https://download.openmmlab.com/mmpose/'
+                      'pretrain_models/hrnet_w48-8ef0771d.pth')),
     head=dict(in_channels=48))  # the stride-4 branch of stage 4
 train_dataloader = dict(batch_size=32)

@@ -36,11 +36,8 @@ model = dict(
     backbone=dict(
         type='ResNet',
         depth=50,
-        # MMPose starts from ImageNet weights,
-        # init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')
-        # (downloaded by torchvision). posekit never downloads: fetch the file
-        # and name its local path here to do the same.
-        init_cfg=None),
+        # ImageNet weights, torchvision's file
+        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
     head=dict(
         type='HeatmapHead',
         in_channels=2048,  # ResNet-50's last stage
