@@ -4,9 +4,10 @@ Every model-index entry with ``posekit_config`` is built on the meta device
 (shapes only, no memory, no init) and its state_dict is checked against the
 key count and a hash of its ``key:shape`` list, both measured from MMPose
 1.3.2's config file of the same path (built by posekit from that file and,
-for rtmpose-t/l-384 and hrnet-w48-udp, by MMPose itself: same values). The
-hash is the first 16 hex digits of sha256 over ``'key:(shape);...'`` in
-state_dict order, so a renamed, reordered or reshaped parameter fails.
+for rtmpose-t/l-384, hrnet-w48-udp, face6, rtmpose-l whole-body and RTMW-m/l,
+by MMPose itself: same values). The hash is the first 16 hex digits of
+sha256 over ``'key:(shape);...'`` in state_dict order, so a renamed,
+reordered or reshaped parameter fails.
 """
 from __future__ import annotations
 
@@ -50,6 +51,10 @@ EXPECTED = [
     ('motionbert_dstformer-ft-243frm_8xb32-120e_h36m', 260, 'ff0793cd1fa536e4'),
     ('video-pose-lift_tcn-243frm-supv-cpn-ft_8xb128-200e_h36m', 56, '11c72efc7390de3a'),
     ('internet_res50_4xb16-20e_interhand3d-256x256', 366, '3a20bb4ba994f65c'),
+    ('rtmpose-m_8xb256-120e_face6-256x256', 362, '9c713183a4f39a99'),
+    ('rtmpose-l_8xb64-270e_coco-wholebody-256x192', 470, '8271c1ec1e0e3cd8'),
+    ('rtmw-m_8xb1024-270e_cocktail14-256x192', 620, 'd3ee61b8ee1c6aad'),
+    ('rtmw-l_8xb1024-270e_cocktail14-256x192', 728, 'cbeac926f2f2de9b'),
 ]
 
 
@@ -164,3 +169,37 @@ def test_one_stage_and_lifting_pipelines(name):
     generate = [t for t in cfg['train_dataloader']['dataset']['pipeline']
                 if t['type'] == 'GenerateTarget']
     assert generate == [dict(type='GenerateTarget', encoder=train_codec)]
+
+
+# Keypoint conversions of the multi-dataset configs: every training dataset
+# with a KeypointConverter, as 'type:mapping' in loader order, hashed (first
+# 16 hex digits of sha256). Counts and digests measured from MMPose 1.3.2's
+# files of the same path (loaded the same way), so a changed, missing or
+# reordered pair fails; face6 converts to LaPa's 106, Cocktail14 to 133.
+CONVERSIONS = {
+    'face': (106, 5, '8ff105efb39893c7'),
+    'rtmw-m_8xb1024-270e_cocktail14-256x192': (133, 12, 'c7d253bc611bc50b'),
+}
+
+
+def _conversions(dataset: dict) -> list[str]:
+    """'type:mapping' of each leaf dataset that converts its keypoints."""
+    if dataset['type'] == 'CombinedDataset':
+        return [c for d in dataset['datasets'] for c in _conversions(d)]
+    return [f"{dataset['type']}:{t['num_keypoints']}:{t['mapping']}"
+            for t in dataset['pipeline'] if t['type'] == 'KeypointConverter']
+
+
+@pytest.mark.parametrize('name', list(CONVERSIONS))
+def test_keypoint_conversions_match_mmpose(name):
+    num_keypoints, count, digest = CONVERSIONS[name]
+    cfg = _plain(_load(name))
+    conversions = _conversions(cfg['train_dataloader']['dataset'])
+    assert all(f':{num_keypoints}:' in c for c in conversions)
+    measured = hashlib.sha256(';'.join(conversions).encode()).hexdigest()[:16]
+    assert (len(conversions), measured) == (count, digest)
+    # both weight the targets by the datasets' per-keypoint weights
+    generate = [t for t in cfg['train_dataloader']['dataset']['pipeline']
+                if t['type'] == 'GenerateTarget']
+    assert generate == [dict(type='GenerateTarget', encoder=cfg['codec'],
+                             use_dataset_keypoint_weights=True)]

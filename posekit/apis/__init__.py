@@ -13,6 +13,7 @@ from .inference_3d import (collate_pose_sequence, convert_keypoint_definition,
 from .inferencer import PoseInferencer
 from .pose3d_inferencer import Pose3DInferencer
 from .onnx_backend import OnnxNetwork, OnnxPoseModel, check_onnx, init_onnx_model
+from .optimize import PRECISIONS, optimize_for_inference
 from .zoo import list_models, model_config, model_info, model_weights
 
 __all__ = ['init_model', 'inference_topdown', 'inference_bottomup', 'merge_data_samples',
@@ -21,4 +22,4 @@ __all__ = ['init_model', 'inference_topdown', 'inference_bottomup', 'merge_data_
            'check_onnx', 'inference_pose_lifter_model', 'extract_pose_sequence',
            'collate_pose_sequence', 'convert_keypoint_definition', 'Pose3DInferencer',
            'list_models', 'model_config', 'model_info', 'model_weights',
-           'init_detector', 'inference_detector']
+           'init_detector', 'inference_detector', 'optimize_for_inference', 'PRECISIONS']

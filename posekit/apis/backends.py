@@ -19,6 +19,7 @@ import torch
 
 from posekit.config import Config
 from .inference import init_model
+from .optimize import optimize_for_inference
 from .onnx_backend import init_onnx_model
 
 BACKENDS = ('pytorch', 'onnxruntime')
@@ -49,7 +50,8 @@ def init_pose_model(config: str | os.PathLike | Config,
                     weights: str | os.PathLike | None = None,
                     backend: str = 'pytorch', device: str = 'cpu',
                     cfg_options: Mapping | None = None,
-                    num_threads: int | None = None) -> PoseModel:
+                    num_threads: int | None = None,
+                    precision: str | None = None) -> PoseModel:
     """A :class:`PoseModel` of ``backend`` (see the module docstring).
 
     Args:
@@ -61,13 +63,21 @@ def init_pose_model(config: str | os.PathLike | Config,
         cfg_options (dict, optional): Config overrides.
         num_threads (int, optional): CPU threads: torch's (set for the
             process) or ONNX Runtime's intra-op threads.
+        precision (str, optional): ``'fp32'`` or ``'bf16'``: the PyTorch
+            model is optimized for inference
+            (:func:`~posekit.apis.optimize.optimize_for_inference`: folded
+            BatchNorms, and bfloat16 autocast where asked). None: as built.
     """
     if backend not in BACKENDS:
         raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
     if backend == 'pytorch':
         if num_threads:
             torch.set_num_threads(num_threads)
-        return init_model(config, weights, device=device, cfg_options=cfg_options)
+        model = init_model(config, weights, device=device, cfg_options=cfg_options)
+        return model if precision is None else optimize_for_inference(model, precision)
+    if precision not in (None, 'fp32'):
+        raise ValueError(f"precision {precision!r}: backend='onnxruntime' runs the "
+                         'exported float32 model; use the pytorch backend')
     if not weights:
         raise ValueError("backend='onnxruntime' needs the .onnx file written by "
                          'posekit export')

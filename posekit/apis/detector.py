@@ -28,6 +28,7 @@ from posekit.datasets.transforms.loading import as_bgr_uint8, read_image
 from posekit.models.builder import load_inference_config, read_weights_and_meta
 from posekit.models.detectors.det_pipeline import pipeline_steps, run_pipeline
 from posekit.models.utils import load_state_dict, revert_sync_batchnorm
+from posekit.models.utils.fuse import fold_batchnorm
 from posekit.registry import MODELS
 from posekit.structures import BaseDataElement
 from .inference import check_device
@@ -216,6 +217,10 @@ class MMDetDetector:
             torch.set_num_threads(num_threads)
         self.config = os.fspath(config)
         self.model = init_detector(self.config, weights, device)
+        # inference only: BatchNorms folded into the convolutions (any input
+        # that is a multiple of the largest stride shows the pairs)
+        probe = torch.zeros(1, 3, 64, 64, device=device)
+        fold_batchnorm(self.model, lambda: self.model(probe, None, mode='tensor'))
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """(N, 6) float32 rows ``[x1, y1, x2, y2, score, label]``, image

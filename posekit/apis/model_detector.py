@@ -67,8 +67,10 @@ class ModelDetector:
                           'has random weights', stacklevel=3)
         backend = ('onnxruntime' if weights is not None
                    and os.fspath(weights).lower().endswith('.onnx') else 'pytorch')
+        # BatchNorms folded, as the inferencer's pose model
         self.model = init_pose_model(self.config, weights, backend, device,
-                                     num_threads=num_threads)
+                                     num_threads=num_threads,
+                                     precision='fp32' if backend == 'pytorch' else None)
         if not gives_boxes(self.model):
             head = type(model_head(self.model)).__name__
             raise ValueError(

@@ -71,6 +71,8 @@ class Pose3DInferencer:
             detector, as :class:`PoseInferencer`.
         cfg_options (dict, optional): Overrides of the lifter's config.
         num_threads (int, optional): CPU threads.
+        precision (str): The 2D model's network precision, as
+            :class:`PoseInferencer`'s.
 
     Attributes:
         skipped (list[Skipped]): Inputs the last call could not read.
@@ -80,10 +82,12 @@ class Pose3DInferencer:
                  pose2d_weights: str | None = None, device: str | None = None,
                  backend: str = 'pytorch', det_model=None, det_weights: str | None = None,
                  det_cat_ids: Sequence[int] | int | None = None,
-                 cfg_options: dict | None = None, num_threads: int | None = None) -> None:
+                 cfg_options: dict | None = None, num_threads: int | None = None,
+                 precision: str = 'fp32') -> None:
         self.pose2d = PoseInferencer(pose2d, pose2d_weights, device=device,
                                      backend=backend, det_model=det_model, det_weights=det_weights,
-                                     det_cat_ids=det_cat_ids, num_threads=num_threads)
+                                     det_cat_ids=det_cat_ids, num_threads=num_threads,
+                                     precision=precision)
         if pose3d_weights is None:
             warnings.warn('Pose3DInferencer: no pose3d_weights given: the lifter has '
                           'random weights', stacklevel=2)

@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--dump', help='write the predictions to this file (.pkl or .json)')
     parser.add_argument('--badcase', action='store_true',
                         help="MMPose's bad-case analysis (not supported: raises)")
+    parser.add_argument('--precision', choices=('fp32', 'bf16'),
+                        help='evaluate the model optimized for inference: fp32 (BatchNorms '
+                             'folded) or bf16 (autocast); default: the model as trained')
     add_visualization_arguments(parser)
     add_cfg_options(parser)
     add_launcher_arguments(parser)
@@ -50,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
     cfg.load_from = args.checkpoint
     cfg.resume = False
     runner = Runner.from_cfg(cfg)
+    if args.precision:
+        runner.register_hook(_Optimize(args.precision, cfg), 'HIGHEST')
     if args.dump:
         runner.register_hook(_DumpPredictions(args.dump), 'LOWEST')
     metrics = runner.test()
@@ -68,6 +73,20 @@ def _write(path: str, obj: Any) -> None:
         write_json(path, obj, indent=1)
     else:
         write_bytes(path, pickle.dumps(obj))
+
+
+class _Optimize(Hook):
+    """Optimizes the loaded model for inference before the test runs."""
+
+    def __init__(self, precision: str, cfg) -> None:
+        self.precision, self.cfg = precision, cfg
+
+    def before_test(self, runner) -> None:
+        from posekit.apis.optimize import optimize_for_inference, probe_size
+        model = getattr(runner.model, 'module', runner.model)   # a DDP wrapper's
+        optimize_for_inference(model, self.precision, input_size=probe_size(self.cfg))
+        runner.logger.info('model optimized for inference: precision %s',
+                           model.inference_precision)
 
 
 class _DumpPredictions(Hook):

@@ -129,7 +129,8 @@ def test_mmpose_res50_config_runs_on_the_coco_fixture(tmp_path, run_log):
                'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
                '+train_dataloader.num_batch_per_epoch=1',
                '+val_dataloader.num_batch_per_epoch=1',
-               'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1']
+               'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1',
+               'model.backbone.init_cfg=None']   # no ImageNet download here
     assert main(['train', str(config), '--work-dir', str(tmp_path),
                  '--cfg-options', *options]) == 0
     assert (tmp_path / 'epoch_1.pth').is_file()

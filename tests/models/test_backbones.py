@@ -15,6 +15,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from posekit.hub import DownloadError
 from posekit.models import backbones
+from posekit.models.utils.fuse import fold_batchnorm
 from posekit.registry import MODELS
 
 HRNET_W32 = dict(
@@ -202,6 +203,44 @@ def test_forward_shapes(name):
     assert all(o.shape[0] == 2 and torch.isfinite(o).all() for o in out)
     sum(o.mean() for o in out).backward()
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+def flat_outputs(name, out):
+    if name in RETURNS_TENSOR:
+        out = (out, )
+    if name in NESTED:
+        out = tuple(f for stage in out for f in stage)
+    return out
+
+
+@pytest.mark.parametrize('name', sorted(SMALL))
+def test_batchnorm_folding_keeps_the_outputs(name):
+    """Folding every BatchNorm into its convolution changes no output beyond
+    float32 rounding (BatchNorms given real statistics first)."""
+    cfg, _ = SMALL[name]
+    torch.manual_seed(0)
+    model = MODELS.build(copy.deepcopy(cfg))
+    model.init_weights()
+    x = torch.randn(INPUT_SHAPES.get(name, (2, 3, 64, 64)))
+    for m in model.modules():   # running statistics of real batches
+        if isinstance(m, _BatchNorm):
+            m.momentum = None
+    model.train()
+    with torch.no_grad():
+        model(x * 2 + 0.5)
+    model.eval()
+    with torch.no_grad():
+        want = flat_outputs(name, model(x))
+    num_bn = sum(isinstance(m, _BatchNorm) for m in model.modules())
+    folded = fold_batchnorm(model, lambda: model(x[:1]))
+    assert sum(isinstance(m, _BatchNorm) for m in model.modules()) == num_bn - folded
+    if name in ('ResNet', 'HRNet', 'CSPNeXt', 'MobileNetV2'):  # conv-BN nets: all fold
+        assert folded == num_bn > 0
+    with torch.no_grad():
+        got = flat_outputs(name, model(x))
+    for a, b in zip(got, want):
+        # float32 re-association of the folded products: relative to the scale
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4 * float(b.abs().max()))
 
 
 def key_fingerprint(model):
