@@ -4,10 +4,21 @@ One 640x480 image (a COCO fixture image resized), 8 person boxes, the test
 pipeline, the network on both the image and its mirror, decoding: what a
 user's call costs. Models at 256x192 with seeded random weights (speed does
 not depend on the values): ResNet-50 SimpleBaseline, HRNet-w32, RTMPose-s.
-Runs on 2 CPU threads, in PyTorch and in onnxruntime (the file written by
-``posekit export``). With ``--ref-python`` the same measurement runs in the
-MMPose 1.3.2 interpreter in a subprocess (PyTorch only); posekit never
-imports MMPose.
+Runs on 2 CPU threads: posekit's model as built (``plain``), optimized for
+inference (``fp32``: BatchNorms folded, what ``PoseInferencer`` runs;
+``bf16``: autocast, on CPUs with native bfloat16 only), and in onnxruntime
+(the file written by ``posekit export``). With ``--ref-python`` the same
+measurement runs in the MMPose 1.3.2 interpreter in a subprocess (PyTorch
+only); posekit never imports MMPose.
+
+``bound``: the fraction of the fp32 compute bound the ``fp32`` run reaches:
+(network FLOPs per instance x 2 for the flip) x instances/s, over the rate of
+a large float32 matmul on the same threads. Network FLOPs are PyTorch's
+``FlopCounterMode`` count (2 per multiply-add of convolutions, transposed
+convolutions and matmuls; elementwise ops are not counted). ``max dpx``:
+the largest keypoint difference (pixels) of ``fp32`` / ``bf16`` from
+``plain`` on the 8 boxes (random weights: flat heatmaps make bf16's large;
+see benchmarks/precision.py for a trained model).
 
 Usage::
 
@@ -66,11 +77,15 @@ def bench_posekit(name: str, iters: int, threads: int, onnx: bool) -> dict:
     from posekit.config import Config
     from posekit.registry import MODELS as REGISTRY
 
+    from posekit.apis.optimize import fast_bfloat16, optimize_for_inference, probe_size
+
     torch.set_num_threads(threads)
     config = str(ROOT / MODELS[name])
     img = image()
     torch.manual_seed(0)
-    net = REGISTRY.build(Config.fromfile(config).model)
+    cfg = Config.fromfile(config)
+    cfg.model.backbone.init_cfg = None   # no ImageNet download
+    net = REGISTRY.build(cfg.model)
     net.init_weights()
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,6 +93,15 @@ def bench_posekit(name: str, iters: int, threads: int, onnx: bool) -> dict:
         torch.save(dict(state_dict=net.state_dict()), ckpt)
         model = init_model(config, ckpt, device='cpu')
         out['pytorch'] = time_calls(lambda: inference_topdown(model, img, BOXES), iters)
+        w, h = probe_size(model.cfg)
+        out['gflop'] = network_gflop(model, w, h)
+        plain = keypoints(inference_topdown(model, img, BOXES))
+        precisions = ['fp32'] + (['bf16'] if fast_bfloat16(torch.device('cpu')) else [])
+        for precision in precisions:
+            fast = optimize_for_inference(init_model(config, ckpt, device='cpu'), precision)
+            out[precision] = time_calls(lambda m=fast: inference_topdown(m, img, BOXES), iters)
+            got = keypoints(inference_topdown(fast, img, BOXES))
+            out[f'{precision}_dpx'] = float(np.abs(got - plain).max())
         if onnx:
             from posekit.apis import init_onnx_model
             from posekit.export import export_onnx
@@ -87,6 +111,34 @@ def bench_posekit(name: str, iters: int, threads: int, onnx: bool) -> dict:
             out['onnxruntime'] = time_calls(lambda: inference_topdown(session, img, BOXES),
                                             iters)
     return out
+
+
+def keypoints(samples) -> np.ndarray:
+    return np.stack([s.pred_instances.keypoints[0] for s in samples])
+
+
+def network_gflop(model, w: int, h: int) -> float:
+    """GFLOP of one instance through the network (tensor mode)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        model(torch.zeros(1, 3, h, w), None, mode='tensor')
+    return counter.get_total_flops() / 1e9
+
+
+def matmul_gflops(threads: int) -> float:
+    """float32 GFLOP/s of a 2048^3 matmul on ``threads`` threads (best of 5)."""
+    import torch
+    torch.set_num_threads(threads)
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    a @ b
+    best = float('inf')
+    for _ in range(5):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * 2048 ** 3 / best / 1e9
 
 
 def bench_mmpose(name: str, iters: int, threads: int) -> dict:
@@ -127,17 +179,32 @@ def main() -> None:
     ref = {}
     if not args.no_ref and os.path.exists(args.ref_python):
         ref = run_reference(args.ref_python, args.models, args.iters, args.threads)
+    rate = matmul_gflops(args.threads)
     print(f'inference_topdown, 8 boxes on 640x480, flip test, {args.threads} threads '
-          '(instances/s, higher is better)')
-    print(f'{"model":<10} {"PyTorch":>9} {"ONNX RT":>9} {"MMPose":>9} {"vs MMPose":>10}')
+          f'(instances/s, higher is better); fp32 matmul {rate:.0f} GFLOP/s')
+    cols = ['GFLOP', 'plain', 'fp32', 'bf16', 'ONNX RT', 'MMPose', 'fp32/MM', 'bf16/MM',
+            'bound', 'dpx fp32', 'dpx bf16']
+    print(f'{"model":<10}' + ''.join(f'{c:>9}' for c in cols))
+    ratios = {'fp32': [], 'bf16': []}
     for name in args.models:
         ours = bench_posekit(name, args.iters, args.threads, not args.no_onnx)
         theirs = ref.get(name, {}).get('pytorch')
-        ort = ours.get('onnxruntime')
-        cells = [f'{ours["pytorch"]:9.1f}', f'{ort:9.1f}' if ort else f'{"-":>9}',
-                 f'{theirs:9.1f}' if theirs else f'{"-":>9}',
-                 f'{ours["pytorch"] / theirs:9.2f}x' if theirs else f'{"-":>10}']
-        print(f'{name:<10} ' + ' '.join(cells), flush=True)
+        cells = [ours['gflop'], ours['pytorch'], ours.get('fp32'), ours.get('bf16'),
+                 ours.get('onnxruntime'), theirs]
+        for precision in ('fp32', 'bf16'):
+            ratio = ours[precision] / theirs if theirs and ours.get(precision) else None
+            cells.append(ratio)
+            if ratio:
+                ratios[precision].append(ratio)
+        cells.append(ours['gflop'] * 2 * ours['fp32'] / rate)
+        cells += [ours.get('fp32_dpx'), ours.get('bf16_dpx')]
+        print(f'{name:<10}' + ''.join(f'{c:9.2f}' if c is not None else f'{"-":>9}'
+                                      for c in cells), flush=True)
+    for precision, values in ratios.items():
+        if values:
+            mean = float(np.exp(np.mean(np.log(values))))
+            print(f'{precision} vs MMPose, geometric mean over {len(values)} models: '
+                  f'{mean:.2f}x')
 
 
 if __name__ == '__main__':

@@ -275,8 +275,11 @@ def test_shipped_configs_build_optimizer_and_schedule(path):
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     epochs = cfg.train_cfg.max_epochs
     # iterations per epoch: enough for a 1000-iteration warm-up to end
-    # before a decay that starts at a later epoch (short schedules get more)
-    n = max(20, -(-2000 // epochs))
+    # before a decay that starts at a later epoch (short schedules, or an
+    # early decay such as face6's at epoch 30, get more)
+    begins = [s.get('begin', 0) for s in cfg.param_scheduler
+              if s.get('by_epoch', True) and s.get('begin', 0) > 0]
+    n = max(20, -(-2000 // epochs), *(-(-1000 // b) + 1 for b in begins))
     scheds = build_param_schedulers(wrapper, cfg.param_scheduler, n,
                                     max_epochs=epochs, max_iters=n * epochs)
     lrs = run(wrapper, scheds, epochs, n)

@@ -307,8 +307,11 @@ def test_bad_arguments_are_named():
         MODELS.build(dict(type='CSPDarknet', out_indices=(5,)))
     with pytest.raises(ValueError, match='use_encoder_idx'):
         MODELS.build(dict(NECKS['hybrid-2layers'][0], use_encoder_idx=[2]))
-    with pytest.raises(NotImplementedError, match='DropPath'):
-        MultiheadAttention(16, 4, dropout_layer=dict(type='DropPath', drop_prob=0.1))
+    attention = MultiheadAttention(16, 4, dropout_layer=dict(type='DropPath', drop_prob=0.1))
+    assert type(attention.dropout_layer).__name__ == 'DropPath'
+    assert attention.dropout_layer.drop_prob == 0.1
+    with pytest.raises(KeyError, match='DropBlock'):
+        MultiheadAttention(16, 4, dropout_layer=dict(type='DropBlock', drop_prob=0.1))
     with pytest.raises(NotImplementedError, match='padding_mode'):
         RepVGGBlock(4, 4, padding_mode='reflect')
     with pytest.raises(ValueError, match='num_outs'):
