@@ -11,7 +11,7 @@ def test_all_models_listed(capsys):
     assert lines[-1] == '367 models'
     assert len(lines) == 367 + 2
     human = next(line for line in lines if line.startswith('rtmpose-m_8xb256-420e_body8-256x192'))
-    assert human.split() == ['rtmpose-m_8xb256-420e_body8-256x192', 'body2d', '192x256',
+    assert human.split() == ['rtmpose-m_8xb256-420e_body8-256x192', 'body2d', '256x192',
                              'Body8', 'AP', '0.749', 'human,body,body17']
 
 

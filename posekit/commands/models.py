@@ -45,7 +45,8 @@ def row(entry: dict) -> tuple[str, ...]:
     size = entry['input_size']
     datasets = [r['dataset'] for r in entry['results'] if r.get('dataset')]
     dataset = datasets[0] if datasets else ','.join(entry['training_data'])
-    return (entry['name'], entry['task'], f'{size[0]}x{size[1]}' if size else '-',
+    # height x width, as MMPose's model names write it (input_size is [w, h])
+    return (entry['name'], entry['task'], f'{size[1]}x{size[0]}' if size else '-',
             dataset or '-', headline(entry) or '-', ','.join(entry['aliases']))
 
 
