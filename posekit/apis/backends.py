@@ -23,6 +23,7 @@ from .optimize import optimize_for_inference
 from .onnx_backend import init_onnx_model
 
 BACKENDS = ('pytorch', 'onnxruntime')
+ONNX_PRECISIONS = ('fp32', 'int8')
 
 
 @runtime_checkable
@@ -63,23 +64,48 @@ def init_pose_model(config: str | os.PathLike | Config,
         cfg_options (dict, optional): Config overrides.
         num_threads (int, optional): CPU threads: torch's (set for the
             process) or ONNX Runtime's intra-op threads.
-        precision (str, optional): ``'fp32'`` or ``'bf16'``: the PyTorch
-            model is optimized for inference
+        precision (str, optional): ``'pytorch'``: ``'fp32'`` or
+            ``'bf16'``: the model is optimized for inference
             (:func:`~posekit.apis.optimize.optimize_for_inference`: folded
-            BatchNorms, and bfloat16 autocast where asked). None: as built.
+            BatchNorms, and bfloat16 autocast where asked); None: as built.
+            ``'onnxruntime'``: ``'fp32'`` or ``'int8'``, which must be the
+            file's (``posekit export --quantize int8`` writes int8 files);
+            None: whatever the file is.
     """
     if backend not in BACKENDS:
         raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
     if backend == 'pytorch':
         if num_threads:
             torch.set_num_threads(num_threads)
+        if precision == 'int8':
+            raise ValueError("precision int8 runs in ONNX Runtime: export with posekit "
+                             'export CONFIG CHECKPOINT --format onnx --quantize int8 and '
+                             "pass the .int8.onnx file with backend='onnxruntime' "
+                             '(--backend onnxruntime)')
         model = init_model(config, weights, device=device, cfg_options=cfg_options)
         return model if precision is None else optimize_for_inference(model, precision)
-    if precision not in (None, 'fp32'):
-        raise ValueError(f"precision {precision!r}: backend='onnxruntime' runs the "
-                         'exported float32 model; use the pytorch backend')
     if not weights:
         raise ValueError("backend='onnxruntime' needs the .onnx file written by "
                          'posekit export')
-    return init_onnx_model(config, weights, device=device, cfg_options=cfg_options,
-                           num_threads=num_threads)
+    model = init_onnx_model(config, weights, device=device, cfg_options=cfg_options,
+                            num_threads=num_threads)
+    check_precision(model.network.precision, precision, os.fspath(weights))
+    return model
+
+
+def check_precision(found: str, wanted: str | None, path: str) -> None:
+    """Raise ValueError unless an ONNX file's precision ``found`` is the
+    ``wanted`` one (None: any): the file decides how its network runs, so
+    a mismatch is an error rather than a silent change."""
+    if wanted is None or wanted == found:
+        return
+    if wanted not in ONNX_PRECISIONS:
+        raise ValueError(f"precision {wanted!r}: backend='onnxruntime' runs "
+                         f'{" or ".join(ONNX_PRECISIONS)} files (bf16 is the '
+                         'pytorch backend\'s)')
+    if wanted == 'int8':
+        raise ValueError(f'precision int8: {path} is a {found} file; write an '
+                         'int8 one with posekit export CONFIG CHECKPOINT '
+                         '--format onnx --quantize int8')
+    raise ValueError(f'{path} is an {found} file (posekit export --quantize '
+                     f'{found}); pass precision={found!r} (--precision {found})')

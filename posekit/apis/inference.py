@@ -129,10 +129,60 @@ def inference_topdown(model: nn.Module,
         2)``, ``keypoint_scores (1, K)``, ``bboxes (1, 4)`` xyxy and
         ``bbox_scores (1,)`` in image pixels.
     """
+    pipeline = Compose(_test_pipeline(model.cfg))
+    inputs, samples = _topdown_inputs(model, pipeline, img, bboxes, bbox_format)
+    if not inputs:
+        return []
+    with torch.no_grad():
+        return model.test_step(dict(inputs=inputs, data_samples=samples))
+
+
+def inference_topdown_batch(model: nn.Module, images: Sequence,
+                            boxes_per_image: Sequence) -> list[list[PoseDataSample]]:
+    """:func:`inference_topdown` on several images, as ONE network batch.
+
+    Each image's boxes go through the test pipeline as in
+    :func:`inference_topdown` (None or empty: the whole image; degenerate
+    boxes dropped with a warning), then the crops of all images run in one
+    ``model.test_step`` and the results are split back per image. They equal
+    :func:`inference_topdown`'s image by image, up to the float rounding of
+    the batched kernels.
+
+    Args:
+        model (nn.Module): From :func:`init_model` (or an ONNX Runtime model).
+        images (Sequence): ``(H, W, 3)`` BGR uint8 images or image files.
+        boxes_per_image (Sequence): Per image, ``(N_i, 4)`` xyxy boxes in
+            its pixels, or None.
+
+    Returns:
+        list[list[PoseDataSample]]: Per image, one sample per kept box, in
+        input order (as :func:`inference_topdown` returns them).
+    """
+    if len(images) != len(boxes_per_image):
+        raise ValueError(f'inference_topdown_batch: {len(images)} images but '
+                         f'{len(boxes_per_image)} box arrays; give one per image')
+    pipeline = Compose(_test_pipeline(model.cfg))
+    inputs, samples, counts = [], [], []
+    for img, bboxes in zip(images, boxes_per_image):
+        one_inputs, one_samples = _topdown_inputs(model, pipeline, img, bboxes, 'xyxy')
+        inputs += one_inputs
+        samples += one_samples
+        counts.append(len(one_inputs))
+    results = []
+    if inputs:
+        with torch.no_grad():
+            results = model.test_step(dict(inputs=inputs, data_samples=samples))
+    ends = np.cumsum(counts)
+    return [results[end - n:end] for n, end in zip(counts, ends)]
+
+
+def _topdown_inputs(model: nn.Module, pipeline: Compose, img, bboxes,
+                    bbox_format: str) -> tuple[list, list]:
+    """The network inputs and data samples of one image's boxes (see
+    :func:`inference_topdown`); both empty when every box was dropped."""
     if bbox_format not in ('xyxy', 'xywh'):
         raise ValueError(f'bbox_format must be "xyxy" or "xywh", got '
                          f'{bbox_format!r}')
-    pipeline = Compose(_test_pipeline(model.cfg))
     info = _load_image(pipeline, img)
     if bboxes is None or len(bboxes) == 0:
         h, w = info['img'].shape[:2]
@@ -149,9 +199,6 @@ def inference_topdown(model: nn.Module,
         if bbox_format == 'xywh':
             bboxes = bbox_xywh2xyxy(bboxes)
         bboxes = bboxes[drop_degenerate(bboxes, info['img'].shape, 'inference_topdown')]
-        if len(bboxes) == 0:
-            return []
-
     inputs, samples = [], []
     for bbox in bboxes:
         data = pipeline(dict(info, bbox=bbox[None],
@@ -159,8 +206,7 @@ def inference_topdown(model: nn.Module,
                              **model.dataset_meta))
         inputs.append(data['inputs'])
         samples.append(data['data_samples'])
-    with torch.no_grad():
-        return model.test_step(dict(inputs=inputs, data_samples=samples))
+    return inputs, samples
 
 
 def inference_bottomup(model: nn.Module,

@@ -4,9 +4,13 @@ MMPose's ``MMPoseInferencer`` for 2D models, without mmdet: top-down models
 get their boxes from a COCO-format JSON file, from a detector (a callable,
 or the config and weights of a one-stage pose model such as RTMO: see
 :mod:`posekit.apis.model_detector`), or (none of these, or nothing found)
-one box covering the whole frame. All boxes of a frame run as one batch.
-Bottom-up models (AE, DEKR, CID) and one-stage models (RTMO, YOLOX-Pose)
-find the people themselves; one-stage models give a box per person too.
+one box covering the whole frame. All boxes of a frame run as one batch;
+with ``batch_size=N`` the boxes of up to N consecutive frames do (same
+results up to float rounding), while a background thread decodes the next
+frames. Bottom-up models (AE, DEKR, CID) and one-stage models (RTMO,
+YOLOX-Pose) find the people themselves (one-stage models give a box per
+person too); they run one frame per batch, as their inputs may differ in
+size, with the same read-ahead.
 The network runs in PyTorch or, from a file written by ``posekit export``,
 in onnxruntime; pre- and post-processing are the same.
 
@@ -40,8 +44,9 @@ import torch
 
 from posekit.engine.logging import ProgressBar
 from posekit.fileio import write_image, write_json
-from posekit.structures import PoseDataSample, merge_data_samples
+from posekit.structures import PoseDataSample
 from .backends import BACKENDS, init_pose_model
+from .batching import check_batch_size, merge_frame_samples, topdown_batches
 from .boxes import BoxFile, Detector, detect, drop_degenerate, select_boxes
 from .detector import is_detector_name, resolve_detector
 from .inference import check_input_size, inference_bottomup, inference_topdown
@@ -87,6 +92,11 @@ class PoseInferencer:
             AVX512-BF16 or AMX, float32 elsewhere; see
             :func:`~posekit.apis.optimize.optimize_for_inference`). The
             model (``self.model``) is then for inference only.
+        batch_size (int): Frames whose boxes a top-down model runs as one
+            network batch (a call's ``batch_size`` overrides it); the frame
+            reader decodes up to ``2 * batch_size`` frames ahead in a
+            background thread. Results are yielded in input order as each
+            batch finishes.
 
     Attributes:
         skipped (list[Skipped]): The files (and video frames) the last call
@@ -99,7 +109,9 @@ class PoseInferencer:
                  det_weights: str | None = None,
                  det_cat_ids: Sequence[int] | int | None = None,
                  show_progress: bool = False, cfg_options: dict | None = None,
-                 num_threads: int | None = None, precision: str = 'fp32') -> None:
+                 num_threads: int | None = None, precision: str = 'fp32',
+                 batch_size: int = 1) -> None:
+        self.batch_size = check_batch_size(batch_size)
         if backend not in BACKENDS:
             raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
         zoo_detector = None
@@ -181,7 +193,8 @@ class PoseInferencer:
                  draw_bbox: bool = False, draw_heatmap: bool = False,
                  radius: int = 3, thickness: int = 1, kpt_thr: float = 0.3,
                  skeleton_style: str = 'mmpose', black_background: bool = False,
-                 return_datasamples: bool = False) -> Iterator[dict]:
+                 return_datasamples: bool = False,
+                 batch_size: int | None = None) -> Iterator[dict]:
         """Yield one result per image or video frame, as it is computed.
 
         Args:
@@ -205,12 +218,14 @@ class PoseInferencer:
                 ``draw_heatmap`` makes the model output heatmaps.
             return_datasamples (bool): Predictions as the merged
                 :class:`PoseDataSample` instead of a list of dicts.
+            batch_size (int, optional): This call's; None: the constructor's.
 
         Yields:
             dict: ``predictions`` (one frame's instances), ``visualization``
             (the RGB picture or None), ``name`` and ``frame_id``. Nothing for
             the inputs that cannot be read: see ``skipped``.
         """
+        batch_size = self.batch_size if batch_size is None else check_batch_size(batch_size)
         if bboxes and self.data_mode == 'bottomup':
             raise ValueError(f'bboxes {bboxes}: a bottom-up model finds the people itself')
         bbox_thr, nms_thr = self._set_thresholds(bbox_thr, nms_thr)
@@ -232,9 +247,14 @@ class PoseInferencer:
         videos: dict[str, VideoWriter] = {}
         video_preds: dict[str, list] = {}
         self.skipped = skipped = []
+        frames = iter_frames(items, skipped, prefetch=2 * batch_size)
+        if self.data_mode == 'bottomup':
+            predicted = ((f, self._predict(f, boxes_of, bbox_thr, nms_thr)) for f in frames)
+        else:
+            predicted = topdown_batches(self.model, frames, batch_size, lambda f:
+                                        self._boxes(f, boxes_of, bbox_thr, nms_thr))
         try:
-            for frame in iter_frames(items, skipped):
-                sample = self._predict(frame, boxes_of, bbox_thr, nms_thr)
+            for frame, sample in predicted:
                 picture = None
                 if draw:
                     picture = self._draw(frame, sample, draw_bbox, draw_heatmap, kpt_thr,
@@ -255,6 +275,7 @@ class PoseInferencer:
                            visualization=picture if return_vis else None,
                            name=frame.name, frame_id=frame.frame_id)
         finally:
+            frames.close()  # stops the reader thread now, not at garbage collection
             for writer in videos.values():
                 writer.close()
             for video, records in video_preds.items():
@@ -304,20 +325,20 @@ class PoseInferencer:
                 if len(keep) < len(pred):
                     sample.pred_instances = pred[keep]
             return sample
+        rows = self._boxes(frame, boxes_of, bbox_thr, nms_thr)
+        samples = inference_topdown(self.model, frame.image, rows[:, :4])
+        return merge_frame_samples(frame, samples, rows)
+
+    def _boxes(self, frame: Frame, boxes_of: BoxFile | None, bbox_thr: float,
+               nms_thr: float) -> np.ndarray:
+        """A top-down model's ``(N, 6)`` boxes of ``frame`` (N = 0: the whole image)."""
         if boxes_of is not None:
             rows = boxes_of(frame)
         elif self.detector is not None:
             rows = detect(self.detector, frame.image, frame.name)
         else:
             rows = np.zeros((0, 6), dtype=np.float32)
-        rows = select_boxes(rows, bbox_thr, nms_thr, self.det_cat_ids)
-        samples = inference_topdown(self.model, frame.image, rows[:, :4])
-        if len(rows):
-            for s, score in zip(samples, rows[:, 4]):
-                s.pred_instances.bbox_scores = np.array([score], dtype=np.float32)
-        merged = merge_data_samples(samples)
-        merged.set_metainfo(dict(img_path=frame.path or frame.name))
-        return merged
+        return select_boxes(rows, bbox_thr, nms_thr, self.det_cat_ids)
 
     def _draw(self, frame: Frame, sample: PoseDataSample, draw_bbox: bool,
               draw_heatmap: bool, kpt_thr: float, skeleton_style: str,

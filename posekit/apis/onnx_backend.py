@@ -75,6 +75,8 @@ class OnnxNetwork:
             be multiples of it (the metadata's ``size_factor``; 1 in a file
             without it); None when H and W are fixed.
         output_names (list[str]): In the order of the returned tuple.
+        precision (str): ``'int8'`` for a file of ``posekit export
+            --quantize int8`` (metadata ``precision``), else ``'fp32'``.
     """
 
     def __init__(self, onnx_file: str | os.PathLike, device: str = 'cpu',
@@ -108,6 +110,7 @@ class OnnxNetwork:
         self.input_shape = tuple(shape[1:])
         self.size_factor = _size_factor(self.input_shape[1:], self.metadata)
         self.output_names = [o.name for o in self.session.get_outputs()]
+        self.precision = self.metadata.get('precision', 'fp32')
         if 'output_names' in self.metadata:
             self.output_names = json.loads(self.metadata['output_names'])
         # 'tensor': forward returns one tensor; 'sequence': a tuple/list

@@ -3,7 +3,8 @@
 An input is an image file, a folder of images, a glob pattern, a video file,
 an image array, or a list of these. :func:`iter_frames` turns it into
 :class:`Frame` records, one per image or video frame, decoding as it goes so
-a long video is never held in memory. Images are BGR uint8 (OpenCV's order):
+a long video is never held in memory (with ``prefetch``, a background
+thread decodes a few frames ahead). Images are BGR uint8 (OpenCV's order):
 grayscale, BGRA and 16-bit images (files or arrays) are converted to it.
 
 A file that cannot be read (a truncated JPEG, a video OpenCV cannot open, a
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import glob
 import os
+import queue
+import threading
 import warnings
 from dataclasses import dataclass
 from typing import Iterator, Sequence
@@ -141,7 +144,8 @@ def count_frames(items: Sequence) -> int:
     return total
 
 
-def iter_frames(items: Sequence, skipped: list | None = None) -> Iterator[Frame]:
+def iter_frames(items: Sequence, skipped: list | None = None,
+                prefetch: int = 0) -> Iterator[Frame]:
     """Decode the items of :func:`expand_inputs`, one frame at a time.
 
     Images are decoded as :class:`~posekit.datasets.transforms.LoadImage`
@@ -149,25 +153,52 @@ def iter_frames(items: Sequence, skipped: list | None = None) -> Iterator[Frame]
     BGR uint8). A file or video frame that cannot be read is skipped with a
     :class:`SkippedInputWarning` and appended to ``skipped`` as a
     :class:`Skipped`; the others still run.
+
+    Args:
+        items (Sequence): From :func:`expand_inputs`.
+        skipped (list, optional): Receives the :class:`Skipped` records.
+        prefetch (int): 0 decodes in the caller's thread, when the next
+            frame is asked for. N > 0 decodes in a background thread up to
+            N frames ahead (OpenCV releases the GIL while decoding, so it
+            overlaps the network). Frames, warnings and ``skipped`` come in
+            the same order either way: the warnings are given in the
+            caller's thread as the frames are handed over. Closing the
+            generator (or an error on either side) stops and joins the
+            thread.
     """
+    if prefetch < 0:
+        raise ValueError(f'prefetch must be >= 0 (0: no background reader), got {prefetch}')
+    events = _prefetched(_events(items), prefetch) if prefetch else _events(items)
+    try:
+        for event in events:
+            if isinstance(event, Skipped):
+                _skip(skipped, event)
+            else:
+                yield event
+    finally:
+        events.close()  # joins the reader thread at once
+
+
+def _events(items: Sequence) -> Iterator[Frame | Skipped]:
+    """The frames of ``items`` and, in their place, what could not be read."""
     for index, item in enumerate(items):
         if isinstance(item, np.ndarray):
             yield Frame(item, f'{index:08d}.jpg')
         elif is_video(item):
-            yield from _video_frames(item, skipped)
+            yield from _video_frames(item)
         else:
             try:
                 image = read_image(item, cv2.IMREAD_COLOR)
             except ImageLoadError as e:
-                _skip(skipped, Skipped(item, str(e)))
+                yield Skipped(item, str(e))
                 continue
             yield Frame(image, os.path.basename(item), path=item)
 
 
-def _video_frames(path: str, skipped: list | None) -> Iterator[Frame]:
+def _video_frames(path: str) -> Iterator[Frame | Skipped]:
     cap = cv2.VideoCapture(path)
     if not cap.isOpened():
-        _skip(skipped, Skipped(path, f'video {path}: OpenCV cannot open it'))
+        yield Skipped(path, f'video {path}: OpenCV cannot open it')
         return
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.
     name = os.path.basename(path)
@@ -181,13 +212,62 @@ def _video_frames(path: str, skipped: list | None) -> Iterator[Frame]:
                 decoded += 1
                 yield Frame(image, name, video=path, frame_id=frame_id, fps=fps)
             else:
-                _skip(skipped, Skipped(path, f'video {path}: frame {frame_id} does not '
-                                       'decode', frame_id))
+                yield Skipped(path, f'video {path}: frame {frame_id} does not decode',
+                              frame_id)
             frame_id += 1
     finally:
         cap.release()
     if not decoded and not frame_id:
-        _skip(skipped, Skipped(path, f'video {path}: no frame could be read'))
+        yield Skipped(path, f'video {path}: no frame could be read')
+
+
+_END = object()  # the reader thread's last message
+
+
+def _prefetched(events: Iterator, size: int) -> Iterator:
+    """``events`` read ahead by a daemon thread into a queue of ``size``.
+
+    An exception in the thread is raised here, in order; when this generator
+    is closed or the consumer raises, the thread stops at its next put (it
+    checks every 0.1 s) and is joined, and ``events`` is closed in it (a
+    video capture is released).
+    """
+    out: queue.Queue = queue.Queue(maxsize=size)
+    stop = threading.Event()
+
+    def put(message) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(message, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for event in events:
+                if not put((event, None)):
+                    return
+            put((_END, None))
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer
+            put((_END, e))
+        finally:
+            events.close()
+
+    thread = threading.Thread(target=read, name='posekit-frame-reader', daemon=True)
+    thread.start()
+    try:
+        while True:
+            event, error = out.get()
+            if error is not None:
+                raise error
+            if event is _END:
+                return
+            yield event
+    finally:
+        stop.set()
+        thread.join()
 
 
 class VideoWriter:

@@ -36,9 +36,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--backend', default='pytorch', choices=('pytorch', 'onnxruntime'))
     parser.add_argument('--device', help='cpu, cuda or cuda:N (default: cuda if available)')
     parser.add_argument('--threads', type=int, help='CPU threads for the network')
-    parser.add_argument('--precision', default='fp32', choices=('fp32', 'bf16'),
+    parser.add_argument('--precision', default='fp32', choices=('fp32', 'bf16', 'int8'),
                         help='network precision: fp32 (BatchNorms folded), or bf16 '
-                             '(autocast; fast on CPUs with AVX512-BF16/AMX, else fp32)')
+                             '(autocast; fast on CPUs with AVX512-BF16/AMX, else fp32); '
+                             'int8: --backend onnxruntime with a file of posekit export '
+                             '--quantize int8')
+    parser.add_argument('--batch-size', type=int, default=1,
+                        help='frames whose boxes a top-down model runs as one network '
+                        'batch (default 1; bottom-up models: always 1)')
     parser.add_argument('--bboxes', help='COCO-format JSON of person boxes (detection '
                         'results, or an annotation file); default: the whole image')
     parser.add_argument('--det-model', help='person detector of a top-down model: '
@@ -109,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         det_model=args.det_model, det_weights=args.det_weights,
         det_cat_ids=args.det_cat_ids,
         show_progress=not args.no_progress, cfg_options=parse_cfg_options(args.cfg_options) or None,
-        num_threads=args.threads, precision=args.precision)
+        num_threads=args.threads, precision=args.precision, batch_size=args.batch_size)
     return _report(args, inferencer, inferencer(
         args.inputs, bboxes=args.bboxes, bbox_thr=args.bbox_thr, nms_thr=args.nms_thr,
         vis_out_dir=args.vis_out_dir, pred_out_dir=args.pred_out_dir, show=args.show,
@@ -121,10 +126,12 @@ def run(args: argparse.Namespace) -> int:
 def _run_3d(args: argparse.Namespace) -> int:
     from posekit.apis.pose3d_inferencer import Pose3DInferencer
     from posekit.config import parse_cfg_options
-    for flag, name in ((args.draw_heatmap, '--draw-heatmap'),
-                       (args.black_background, '--black-background')):
+    for flag, name, why in ((args.draw_heatmap, '--draw-heatmap', 'pictures'),
+                            (args.black_background, '--black-background', 'pictures'),
+                            (args.batch_size != 1, '--batch-size', 'runs (one frame at '
+                             'a time)')):
         if flag:
-            print(f'posekit infer: {name} does not apply to --pose3d pictures',
+            print(f'posekit infer: {name} does not apply to --pose3d {why}',
                   file=sys.stderr)
             return 2
     inferencer = Pose3DInferencer(

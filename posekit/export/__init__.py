@@ -8,5 +8,7 @@ Importing this package needs neither onnx nor onnxruntime; the functions
 that use them raise an ImportError naming ``pip install "posekit[onnx]"``.
 """
 from .onnx_export import export_onnx, output_names, resolve_input_shape
+from .quantize import calibration_inputs, quantize_onnx
 
-__all__ = ['export_onnx', 'output_names', 'resolve_input_shape']
+__all__ = ['calibration_inputs', 'export_onnx', 'output_names', 'quantize_onnx',
+           'resolve_input_shape']
