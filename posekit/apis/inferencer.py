@@ -91,7 +91,9 @@ class PoseInferencer:
             ``'bf16'`` (bfloat16 autocast: 2-3x faster on CPUs with
             AVX512-BF16 or AMX, float32 elsewhere; see
             :func:`~posekit.apis.optimize.optimize_for_inference`). The
-            model (``self.model``) is then for inference only.
+            model (``self.model``) is then for inference only. With
+            ``backend='onnxruntime'``: the file's, ``'fp32'`` or ``'int8'``
+            (from ``posekit export --quantize int8``).
         batch_size (int): Frames whose boxes a top-down model runs as one
             network batch (a call's ``batch_size`` overrides it); the frame
             reader decodes up to ``2 * batch_size`` frames ahead in a
