@@ -52,13 +52,15 @@ from .inferencer import PoseInferencer, _stem
 from .sources import (SkippedInputWarning, VideoWriter, expand_inputs, iter_frames,
                       summarize_skipped)
 from .tracking import assign_track_ids
+from .zoo import resolve_model
 
 
 class Pose3DInferencer:
     """Run a 2D pose model and a pose lifter over images and videos.
 
     Args:
-        pose3d (str): The lifter's config file (a ``PoseLifter``).
+        pose3d (str): The lifter's config file (a ``PoseLifter``), or a
+            model name or alias of the zoo (``'human3d'``: MotionBERT).
         pose3d_weights (str, optional): Its checkpoint (``.pth``).
         pose2d (str): The 2D model's config file (top-down, bottom-up or
             one-stage; see :class:`PoseInferencer`).
@@ -88,6 +90,8 @@ class Pose3DInferencer:
                                      backend=backend, det_model=det_model, det_weights=det_weights,
                                      det_cat_ids=det_cat_ids, num_threads=num_threads,
                                      precision=precision)
+        # a zoo name ('human3d', a model name): its config and weights URL
+        pose3d, pose3d_weights = resolve_model(pose3d, pose3d_weights)
         if pose3d_weights is None:
             warnings.warn('Pose3DInferencer: no pose3d_weights given: the lifter has '
                           'random weights', stacklevel=2)

@@ -8,6 +8,7 @@ with weights set by a formula. The expected 3D keypoints are those of
 test_inference_3d.py) on the same converted 2D poses, turned to z-up axes.
 """
 import json
+import warnings
 
 import cv2
 import numpy as np
@@ -135,3 +136,19 @@ def test_unconvertible_2d_dataset(models, constant_model):
     with pytest.raises(NotImplementedError, match='coco_from_checkpoint'):
         Pose3DInferencer(models['config'], models['weights'], pose2d=constant_model.config,
                          pose2d_weights=constant_model.checkpoint, device='cpu')
+
+
+def test_lifter_by_zoo_name_takes_its_config_and_weights_url(models, constant_model, tmp_path,
+                                                             monkeypatch):
+    """'human3d' is MotionBERT: posekit's shipped config and the index's
+    weights URL, which offline mode refuses to fetch (naming the file)."""
+    from posekit.apis.zoo import model_info
+    from posekit.hub import DownloadError
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
+    monkeypatch.setenv('POSEKIT_OFFLINE', '1')
+    url = model_info('human3d')['weights']
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', UserWarning)   # no "random weights" warning
+        with pytest.raises(DownloadError, match=url.rsplit('/', 1)[-1]):
+            Pose3DInferencer('human3d', pose2d=constant_model.config,
+                             pose2d_weights=models['pose2d'])

@@ -3,13 +3,12 @@ hand samples (MMPose's ``HalpeHandDataset``, used by the RTMPose hand5
 configs)."""
 from __future__ import annotations
 
-import os.path as osp
 
 import numpy as np
 
 from posekit.registry import DATASETS
 
-from ..base_coco_style import BaseCocoStyleDataset
+from .coco_wholebody_hand import CocoWholeBodyHandDataset
 
 # Halpe's 136 keypoints: 26 body, 68 face, then 21 per hand. Each hand is
 # ordered wrist, thumb 1-4, forefinger 1-4, ..., pinky 1-4, as COCO-WholeBody
@@ -19,8 +18,9 @@ HAND_SLICES = {'left': slice(94, 115), 'right': slice(115, 136)}
 
 
 @DATASETS.register_module()
-class HalpeHandDataset(BaseCocoStyleDataset):
-    """One sample per annotated hand (left, then right) of each non-crowd person.
+class HalpeHandDataset(CocoWholeBodyHandDataset):
+    """One sample per annotated hand (left, then right) of each non-crowd person
+    (the loop of :class:`CocoWholeBodyHandDataset`, Halpe's keypoint layout).
 
     A hand is used when some value of its 21 ``(x, y, v)`` triplets is
     positive (MMPose's rule). Halpe gives no hand boxes: ``bbox`` (xyxy,
@@ -35,23 +35,6 @@ class HalpeHandDataset(BaseCocoStyleDataset):
 
     METAINFO: dict = dict(from_file='configs/_base_/datasets/halpehand.py')
     SUPPORTS_SAMPLE_INTERVAL = False
-
-    def _load_annotations(self) -> tuple[list[dict], list[dict]]:
-        coco = self._load_coco(set_classes=False)  # as MMPose: no CLASSES
-        instances, images = [], []
-        for img_id, img in coco.images.items():
-            img.update(img_id=img_id, img_path=osp.join(self.data_prefix['img'],
-                                                        img['file_name']))
-            images.append(img)
-            for ann in coco.anns_of(img_id):
-                if ann['iscrowd'] != False:  # noqa: E712 (0 and False both pass)
-                    continue
-                for side in ('left', 'right'):
-                    info = self._checks.parse(self._parse_hand, ann, img, side,
-                                              len(instances))
-                    if info is not None:
-                        instances.append(info)
-        return instances, images
 
     def _parse_hand(self, ann: dict, img: dict, side: str, hand_id: int) -> dict | None:
         values = ann.get('keypoints')
