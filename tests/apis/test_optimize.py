@@ -25,20 +25,9 @@ BOXES = np.array([[139.41, 102.25, 361.80, 343.82],
                   [287.17, 61.52, 362.05, 227.13]], np.float32)
 
 
-@pytest.fixture(scope='module')
-def checkpoint(tmp_path_factory):
-    torch.manual_seed(0)
-    model = init_model(CONFIG)
-    for m in model.modules():
-        if isinstance(m, _BatchNorm):
-            m.momentum = None   # running statistics = the mean over the batches
-    model.train()
-    with torch.no_grad():
-        for _ in range(3):
-            model(torch.rand(4, 3, 128, 96) * 4 - 2, None, mode='tensor')
-    path = tmp_path_factory.mktemp('optimize') / 'model.pth'
-    torch.save(dict(state_dict=model.state_dict()), path)
-    return str(path)
+@pytest.fixture
+def checkpoint(bn_checkpoint):
+    return bn_checkpoint   # tests/conftest.py: seeded weights, real BN statistics
 
 
 def test_folded_model_predicts_the_same_keypoints(checkpoint):

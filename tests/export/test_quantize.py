@@ -11,8 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from torch.nn.modules.batchnorm import _BatchNorm
 
 onnx = pytest.importorskip('onnx')
 ort = pytest.importorskip('onnxruntime')
@@ -36,22 +34,11 @@ BOXES = np.array([[139.41, 102.25, 361.80, 343.82],
 
 
 @pytest.fixture(scope='module')
-def files(tmp_path_factory):
+def files(tmp_path_factory, bn_checkpoint):
     """(checkpoint, float32 .onnx, int8 .onnx)."""
     tmp = tmp_path_factory.mktemp('quantize')
-    torch.manual_seed(0)
-    model = init_model(CONFIG)
-    for m in model.modules():
-        if isinstance(m, _BatchNorm):
-            m.momentum = None   # running statistics = the mean over the batches
-    model.train()
-    with torch.no_grad():
-        for _ in range(3):
-            model(torch.rand(4, 3, 128, 96) * 4 - 2, None, mode='tensor')
-    model.eval()
-    ckpt = tmp / 'model.pth'
-    torch.save(dict(state_dict=model.state_dict()), ckpt)
-    model = init_model(CONFIG, str(ckpt))
+    ckpt = bn_checkpoint
+    model = init_model(CONFIG, ckpt)
     float_file = export_onnx(model, output=tmp / 'model.onnx', dynamic_batch=True)
     inputs = calibration_inputs(model, str(FIXTURES / '*.jpg'), num=8)
     int8_file = quantize_onnx(float_file, tmp / 'model.int8.onnx', inputs)
