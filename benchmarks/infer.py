@@ -6,7 +6,8 @@ user's call costs. Models at 256x192 with seeded random weights (speed does
 not depend on the values): ResNet-50 SimpleBaseline, HRNet-w32, RTMPose-s.
 Runs on 2 CPU threads: posekit's model as built (``plain``), optimized for
 inference (``fp32``: BatchNorms folded, what ``PoseInferencer`` runs;
-``bf16``: autocast, on CPUs with native bfloat16 only), and in onnxruntime
+``bf16``: autocast, on CPUs with native bfloat16 only; ``compiled``: fp32
+with ``torch.compile``, with ``--compile``), and in onnxruntime
 (the file written by ``posekit export``). With ``--ref-python`` the same
 measurement runs in the MMPose 1.3.2 interpreter in a subprocess (PyTorch
 only); posekit never imports MMPose.
@@ -71,7 +72,8 @@ def time_calls(run, iters: int) -> float:
     return len(BOXES) * iters / best
 
 
-def bench_posekit(name: str, iters: int, threads: int, onnx: bool) -> dict:
+def bench_posekit(name: str, iters: int, threads: int, onnx: bool,
+                  compiled: bool = False) -> dict:
     import torch
     from posekit.apis import inference_topdown, init_model
     from posekit.config import Config
@@ -96,12 +98,16 @@ def bench_posekit(name: str, iters: int, threads: int, onnx: bool) -> dict:
         w, h = probe_size(model.cfg)
         out['gflop'] = network_gflop(model, w, h)
         plain = keypoints(inference_topdown(model, img, BOXES))
-        precisions = ['fp32'] + (['bf16'] if fast_bfloat16(torch.device('cpu')) else [])
-        for precision in precisions:
-            fast = optimize_for_inference(init_model(config, ckpt, device='cpu'), precision)
-            out[precision] = time_calls(lambda m=fast: inference_topdown(m, img, BOXES), iters)
+        variants = [('fp32', dict(precision='fp32'))]
+        if fast_bfloat16(torch.device('cpu')):
+            variants.append(('bf16', dict(precision='bf16')))
+        if compiled:   # fp32 + torch.compile; the warm-up calls compile
+            variants.append(('compiled', dict(precision='fp32', compile=True)))
+        for key, options in variants:
+            fast = optimize_for_inference(init_model(config, ckpt, device='cpu'), **options)
+            out[key] = time_calls(lambda m=fast: inference_topdown(m, img, BOXES), iters)
             got = keypoints(inference_topdown(fast, img, BOXES))
-            out[f'{precision}_dpx'] = float(np.abs(got - plain).max())
+            out[f'{key}_dpx'] = float(np.abs(got - plain).max())
         if onnx:
             from posekit.apis import init_onnx_model
             from posekit.export import export_onnx
@@ -170,6 +176,8 @@ def main() -> None:
     parser.add_argument('--models', nargs='+', default=list(MODELS), choices=list(MODELS))
     parser.add_argument('--impl', default='posekit', choices=('posekit', 'mmpose'))
     parser.add_argument('--no-onnx', action='store_true')
+    parser.add_argument('--compile', action='store_true',
+                        help='also time fp32 with torch.compile (compiles first)')
     parser.add_argument('--ref-python', default=DEFAULT_REF_PYTHON)
     parser.add_argument('--no-ref', action='store_true')
     args = parser.parse_args()
@@ -182,16 +190,16 @@ def main() -> None:
     rate = matmul_gflops(args.threads)
     print(f'inference_topdown, 8 boxes on 640x480, flip test, {args.threads} threads '
           f'(instances/s, higher is better); fp32 matmul {rate:.0f} GFLOP/s')
-    cols = ['GFLOP', 'plain', 'fp32', 'bf16', 'ONNX RT', 'MMPose', 'fp32/MM', 'bf16/MM',
-            'bound', 'dpx fp32', 'dpx bf16']
+    cols = ['GFLOP', 'plain', 'fp32', 'bf16', 'compiled', 'ONNX RT', 'MMPose', 'fp32/MM',
+            'bf16/MM', 'comp/MM', 'bound', 'dpx fp32', 'dpx bf16']
     print(f'{"model":<10}' + ''.join(f'{c:>9}' for c in cols))
-    ratios = {'fp32': [], 'bf16': []}
+    ratios = {'fp32': [], 'bf16': [], 'compiled': []}
     for name in args.models:
-        ours = bench_posekit(name, args.iters, args.threads, not args.no_onnx)
+        ours = bench_posekit(name, args.iters, args.threads, not args.no_onnx, args.compile)
         theirs = ref.get(name, {}).get('pytorch')
         cells = [ours['gflop'], ours['pytorch'], ours.get('fp32'), ours.get('bf16'),
-                 ours.get('onnxruntime'), theirs]
-        for precision in ('fp32', 'bf16'):
+                 ours.get('compiled'), ours.get('onnxruntime'), theirs]
+        for precision in ratios:
             ratio = ours[precision] / theirs if theirs and ours.get(precision) else None
             cells.append(ratio)
             if ratio:

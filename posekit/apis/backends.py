@@ -52,7 +52,8 @@ def init_pose_model(config: str | os.PathLike | Config,
                     backend: str = 'pytorch', device: str = 'cpu',
                     cfg_options: Mapping | None = None,
                     num_threads: int | None = None,
-                    precision: str | None = None) -> PoseModel:
+                    precision: str | None = None,
+                    compile: bool = False) -> PoseModel:  # noqa: A002
     """A :class:`PoseModel` of ``backend`` (see the module docstring).
 
     Args:
@@ -83,7 +84,12 @@ def init_pose_model(config: str | os.PathLike | Config,
                              "pass the .int8.onnx file with backend='onnxruntime' "
                              '(--backend onnxruntime)')
         model = init_model(config, weights, device=device, cfg_options=cfg_options)
-        return model if precision is None else optimize_for_inference(model, precision)
+        if precision is None and not compile:
+            return model
+        return optimize_for_inference(model, precision or 'fp32', compile=compile)
+    if compile:
+        raise ValueError("compile=True compiles the PyTorch network; backend='onnxruntime' "
+                         'runs the ONNX file as it is')
     if not weights:
         raise ValueError("backend='onnxruntime' needs the .onnx file written by "
                          'posekit export')

@@ -94,6 +94,8 @@ class PoseInferencer:
             model (``self.model``) is then for inference only. With
             ``backend='onnxruntime'``: the file's, ``'fp32'`` or ``'int8'``
             (from ``posekit export --quantize int8``).
+        compile (bool): ``torch.compile`` the network (opt-in: needs a C++
+            compiler; each batch-size bucket compiles on first use).
         batch_size (int): Frames whose boxes a top-down model runs as one
             network batch (a call's ``batch_size`` overrides it); the frame
             reader decodes up to ``2 * batch_size`` frames ahead in a
@@ -112,7 +114,7 @@ class PoseInferencer:
                  det_cat_ids: Sequence[int] | int | None = None,
                  show_progress: bool = False, cfg_options: dict | None = None,
                  num_threads: int | None = None, precision: str = 'fp32',
-                 batch_size: int = 1) -> None:
+                 batch_size: int = 1, compile: bool = False) -> None:  # noqa: A002
         self.batch_size = check_batch_size(batch_size)
         if backend not in BACKENDS:
             raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
@@ -133,7 +135,7 @@ class PoseInferencer:
                              'file written by posekit export')
         device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
         self.model = init_pose_model(pose2d, pose2d_weights, backend, device,
-                                     cfg_options, num_threads, precision)
+                                     cfg_options, num_threads, precision, compile)
         self.cfg = self.model.cfg
         test_cfg = getattr(self.model, 'test_cfg', None)
         self._config_heatmaps = isinstance(test_cfg, dict) and bool(

@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--backend', default='pytorch', choices=('pytorch', 'onnxruntime'))
     parser.add_argument('--device', help='cpu, cuda or cuda:N (default: cuda if available)')
     parser.add_argument('--threads', type=int, help='CPU threads for the network')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile the network (needs a C++ compiler; '
+                             'each batch-size bucket compiles once, seconds to a minute)')
     parser.add_argument('--precision', default='fp32', choices=('fp32', 'bf16', 'int8'),
                         help='network precision: fp32 (BatchNorms folded), or bf16 '
                              '(autocast; fast on CPUs with AVX512-BF16/AMX, else fp32); '
@@ -114,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
         det_model=args.det_model, det_weights=args.det_weights,
         det_cat_ids=args.det_cat_ids,
         show_progress=not args.no_progress, cfg_options=parse_cfg_options(args.cfg_options) or None,
-        num_threads=args.threads, precision=args.precision, batch_size=args.batch_size)
+        num_threads=args.threads, precision=args.precision, batch_size=args.batch_size,
+        compile=args.compile)
     return _report(args, inferencer, inferencer(
         args.inputs, bboxes=args.bboxes, bbox_thr=args.bbox_thr, nms_thr=args.nms_thr,
         vis_out_dir=args.vis_out_dir, pred_out_dir=args.pred_out_dir, show=args.show,

@@ -6,6 +6,7 @@ random weights and BatchNorm statistics from a few train-mode batches (at
 PyTorch's default statistics a fold proves nothing).
 """
 import copy
+import shutil
 import warnings
 from pathlib import Path
 
@@ -91,3 +92,35 @@ def test_inferencer_folds_by_default_and_keeps_keypoints(checkpoint):
     [want] = inference_topdown(plain, IMAGE)   # the whole image: one box
     np.testing.assert_allclose(result['predictions'][0]['keypoints'],
                                want.pred_instances.keypoints[0], rtol=0, atol=1e-2)
+
+
+def test_padded_to_bucket_pads_to_a_power_of_two_and_cuts_back():
+    from posekit.apis.optimize import padded_to_bucket
+    seen = []
+
+    def network(feats):
+        seen.append([f.shape[0] for f in feats])
+        return tuple(f * 2 for f in feats), feats[0].sum(dim=(1, 2, 3))
+
+    run = padded_to_bucket(network)
+    x = torch.rand(5, 3, 4, 4).contiguous(memory_format=torch.channels_last)
+    feats, sums = run((x, torch.ones(5, 2, 2, 2)))
+    assert seen == [[8, 8]]                       # 5 rows -> the bucket of 8
+    assert feats[0].shape[0] == 5 and sums.shape == (5,)
+    torch.testing.assert_close(feats[0], x * 2)   # the real rows untouched
+    torch.testing.assert_close(sums, x.sum(dim=(1, 2, 3)))
+    run((torch.rand(4, 3, 4, 4),))
+    assert seen[-1] == [4]                        # already a power of two
+
+
+@pytest.mark.skipif(not any(shutil.which(c) for c in ('c++', 'g++', 'clang++')),
+                    reason='torch.compile on the CPU needs a C++ compiler')
+def test_compiled_network_gives_the_same_keypoints(checkpoint):
+    plain = init_model(CONFIG, checkpoint)
+    fast = optimize_for_inference(init_model(CONFIG, checkpoint), compile=True)
+    for boxes in (BOXES, BOXES[:1]):   # two batch buckets (with flip: 2 and 1)
+        want = inference_topdown(plain, IMAGE, boxes)
+        got = inference_topdown(fast, IMAGE, boxes)
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a.pred_instances.keypoints,
+                                       b.pred_instances.keypoints, rtol=0, atol=1e-2)
