@@ -72,27 +72,32 @@ def time_calls(run, iters: int) -> float:
     return len(BOXES) * iters / best
 
 
-def bench_posekit(name: str, iters: int, threads: int, onnx: bool,
-                  compiled: bool = False) -> dict:
+def seeded_checkpoint(config: str, path: str) -> str:
+    """Write ``config``'s model with seeded random weights to ``path``."""
     import torch
-    from posekit.apis import inference_topdown, init_model
     from posekit.config import Config
     from posekit.registry import MODELS as REGISTRY
-
-    from posekit.apis.optimize import fast_bfloat16, optimize_for_inference, probe_size
-
-    torch.set_num_threads(threads)
-    config = str(ROOT / MODELS[name])
-    img = image()
     torch.manual_seed(0)
     cfg = Config.fromfile(config)
     cfg.model.backbone.init_cfg = None   # no ImageNet download
     net = REGISTRY.build(cfg.model)
     net.init_weights()
+    torch.save(dict(state_dict=net.state_dict()), path)
+    return path
+
+
+def bench_posekit(name: str, iters: int, threads: int, onnx: bool,
+                  compiled: bool = False) -> dict:
+    import torch
+    from posekit.apis import inference_topdown, init_model
+    from posekit.apis.optimize import fast_bfloat16, optimize_for_inference, probe_size
+
+    torch.set_num_threads(threads)
+    config = str(ROOT / MODELS[name])
+    img = image()
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        ckpt = os.path.join(tmp, 'model.pth')
-        torch.save(dict(state_dict=net.state_dict()), ckpt)
+        ckpt = seeded_checkpoint(config, os.path.join(tmp, 'model.pth'))
         model = init_model(config, ckpt, device='cpu')
         out['pytorch'] = time_calls(lambda: inference_topdown(model, img, BOXES), iters)
         w, h = probe_size(model.cfg)

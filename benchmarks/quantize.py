@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from infer import BOXES, MODELS, image, keypoints, time_calls  # noqa: E402
+from infer import BOXES, MODELS, image, keypoints, seeded_checkpoint, time_calls  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = str(ROOT / 'tests/data/fixtures/coco/*.jpg')
@@ -53,20 +53,12 @@ def export_both(model, folder: str, calib) -> tuple[str, str]:
 def bench_speed(name: str, iters: int, threads: int) -> dict:
     from posekit.apis import inference_topdown, init_model, init_onnx_model
     from posekit.apis.optimize import optimize_for_inference
-    from posekit.config import Config
     from posekit.export import calibration_inputs
-    from posekit.registry import MODELS as REGISTRY
     torch.set_num_threads(threads)
     config, img = str(ROOT / MODELS[name]), image()
-    torch.manual_seed(0)
-    cfg = Config.fromfile(config)
-    cfg.model.backbone.init_cfg = None   # no ImageNet download
-    net = REGISTRY.build(cfg.model)
-    net.init_weights()
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        ckpt = os.path.join(tmp, 'model.pth')
-        torch.save(dict(state_dict=net.state_dict()), ckpt)
+        ckpt = seeded_checkpoint(config, os.path.join(tmp, 'model.pth'))
         model = init_model(config, ckpt)
         files = export_both(model, tmp, calibration_inputs(model, FIXTURES, num=4))
         fast = optimize_for_inference(init_model(config, ckpt), 'fp32')

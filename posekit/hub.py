@@ -18,8 +18,8 @@ Nothing downloads at import time; ``POSEKIT_OFFLINE=1`` never opens a
 connection (a cached file is used, a missing one is an error saying where to
 put it).
 
-Only the standard library is used (no torch here): this module sits in the
-bottom layers, beside :mod:`posekit.fileio`.
+Only the standard library and :mod:`posekit.fileio` (the atomic write) are
+used, no torch: this module sits just above the bottom layers.
 """
 from __future__ import annotations
 
@@ -32,7 +32,6 @@ import os
 import re
 import socket
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -40,6 +39,7 @@ import urllib.request
 import warnings
 
 from posekit.errors import PosekitError
+from posekit.fileio import atomic_write
 
 # scheme prefix -> the table of hub_urls.json that names its files
 SCHEMES = {'torchvision://': 'torchvision', 'modelzoo://': 'torchvision',
@@ -183,22 +183,14 @@ def download(url: str, *, dest_dir: str | None = None, check_hash: bool = True,
             f'connected machine and put it at {dest}')
     match = _HASH_SUFFIX.search(os.path.splitext(name)[0])
     expected = match.group(1) if (check_hash and match) else None
-    os.makedirs(os.path.dirname(dest), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{name}.', suffix='.part',
-                               dir=os.path.dirname(dest))
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            digest = _fetch(url, f, dest, timeout, progress)
+    # a per-process temporary name, renamed on success, removed on any error
+    with atomic_write(dest, 'wb') as f:
+        digest = _fetch(url, f, dest, timeout, progress)
         if expected and not digest.startswith(expected):
             raise DownloadError(
                 f'{url}: the SHA-256 of the data starts with {digest[:len(expected)]}, '
                 f'its file name says {expected}: the transfer was corrupted or '
                 f'the file replaced; nothing was saved to {dest}')
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache is shared
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return dest
 
 
