@@ -147,11 +147,14 @@ def _memory_format(t: torch.Tensor) -> torch.memory_format:
 
 
 def _tree(value, fn):
+    """``fn`` applied to every tensor in nested lists, tuples and dicts."""
     if isinstance(value, torch.Tensor):
         return fn(value)
     if isinstance(value, (list, tuple)):
         items = [_tree(v, fn) for v in value]
         return type(value)(*items) if hasattr(value, '_fields') else type(value)(items)
+    if isinstance(value, dict):
+        return {k: _tree(v, fn) for k, v in value.items()}
     return value
 
 
@@ -166,18 +169,6 @@ def _autocast(run, device_type: str):
 def _float32(forward):
     @functools.wraps(forward)
     def as_float32(*args, **kwargs):
-        return _to_float32(forward(*args, **kwargs))
+        return _tree(forward(*args, **kwargs),
+                     lambda t: t.float() if t.dtype == torch.bfloat16 else t)
     return as_float32
-
-
-def _to_float32(value):
-    if isinstance(value, torch.Tensor):
-        return value.float() if value.dtype == torch.bfloat16 else value
-    if isinstance(value, list):
-        return [_to_float32(v) for v in value]
-    if isinstance(value, tuple):
-        items = [_to_float32(v) for v in value]
-        return type(value)(*items) if hasattr(value, '_fields') else tuple(items)
-    if isinstance(value, dict):
-        return {k: _to_float32(v) for k, v in value.items()}
-    return value
