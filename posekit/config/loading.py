@@ -28,10 +28,10 @@ from typing import Any
 
 from posekit.errors import ConfigError
 
+from .base_refs import BASE_KEY, pop_base_assignment
 from .config_dict import ConfigDict
 from .remote import mmdet_config
 
-BASE_KEY = '_base_'
 DELETE_KEY = '_delete_'
 
 
@@ -61,7 +61,7 @@ def load_file(path: str | os.PathLike, _chain: tuple[str, ...] = ()) -> ConfigDi
     except SyntaxError as e:
         raise ConfigError(f'{path}, line {e.lineno}: syntax error: {e.msg}') from e
 
-    base_refs, tree = _pop_base_assignment(tree, path)
+    base_refs, tree = pop_base_assignment(tree, path)
     bases = ConfigDict()
     for ref in base_refs:
         base_path, scope = _resolve_base(ref, path)
@@ -109,29 +109,6 @@ def merge(child: dict, base: dict, where: str = '', prefix: str = '') -> ConfigD
         else:
             out[key] = value
     return out
-
-
-def _pop_base_assignment(tree: ast.Module, path: str) -> tuple[list[str], ast.Module]:
-    """Read ``_base_ = ...`` (a literal) and remove it from the module."""
-    refs: list[str] = []
-    body = []
-    for node in tree.body:
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name)
-                and node.targets[0].id == BASE_KEY):
-            try:
-                value = ast.literal_eval(node.value)
-            except ValueError:
-                raise ConfigError(f'{path}, line {node.lineno}: _base_ must be a '
-                                  f'literal string or list of strings') from None
-            refs = [value] if isinstance(value, str) else list(value)
-            if not all(isinstance(r, str) for r in refs):
-                raise ConfigError(f'{path}, line {node.lineno}: _base_ must be a '
-                                  f'string or a list of strings, got {value!r}')
-        else:
-            body.append(node)
-    tree.body = body
-    return refs, tree
 
 
 def _resolve_base(ref: str, path: str) -> tuple[str, str | None]:

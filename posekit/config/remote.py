@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath
 
 from posekit import hub
 from posekit.errors import ConfigError
+from .base_refs import pop_base_assignment
 
 MMDET_URL_ENV = 'POSEKIT_MMDET_CONFIG_URL'
 MMDET_CONFIG_URL = 'https://raw.githubusercontent.com/open-mmlab/mmdetection/v3.3.0/configs/'
@@ -86,12 +87,7 @@ def relative_bases(local: Path, rel: str) -> list[str]:
     except SyntaxError as e:
         raise ValueError(f'{local} is not a Python config (line {e.lineno}: {e.msg}); '
                          'delete it to download it again') from e
-    refs: list[str] = []
-    for node in tree.body:
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name) and node.targets[0].id == '_base_'):
-            value = ast.literal_eval(node.value)
-            refs = [value] if isinstance(value, str) else list(value)
+    refs, _ = pop_base_assignment(tree, str(local))
     out = []
     for ref in refs:
         if '::' in ref:
