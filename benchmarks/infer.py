@@ -12,13 +12,14 @@ with ``torch.compile``, with ``--compile``), and in onnxruntime
 measurement runs in the MMPose 1.3.2 interpreter in a subprocess (PyTorch
 only); posekit never imports MMPose.
 
-``bound``: the fraction of the fp32 compute bound the ``fp32`` run reaches:
+``bound``: the fraction of the fp32 compute bound the ``fp32`` run reaches
+(``bnd comp``, ``bound ORT``: the compiled and ONNX Runtime runs):
 (network FLOPs per instance x 2 for the flip) x instances/s, over the rate of
 a large float32 matmul on the same threads. Network FLOPs are PyTorch's
 ``FlopCounterMode`` count (2 per multiply-add of convolutions, transposed
-convolutions and matmuls; elementwise ops are not counted). ``max dpx``:
-the largest keypoint difference (pixels) of ``fp32`` / ``bf16`` from
-``plain`` on the 8 boxes (random weights: flat heatmaps make bf16's large;
+convolutions and matmuls; elementwise ops are not counted). ``dpx``:
+the largest keypoint difference (pixels) of each run from ``plain`` on the
+8 boxes (random weights: flat heatmaps make bf16's large;
 see benchmarks/precision.py for a trained model).
 
 Usage::
@@ -121,6 +122,8 @@ def bench_posekit(name: str, iters: int, threads: int, onnx: bool,
             session = init_onnx_model(config, path, device='cpu', num_threads=threads)
             out['onnxruntime'] = time_calls(lambda: inference_topdown(session, img, BOXES),
                                             iters)
+            got = keypoints(inference_topdown(session, img, BOXES))
+            out['onnxruntime_dpx'] = float(np.abs(got - plain).max())
     return out
 
 
@@ -196,9 +199,10 @@ def main() -> None:
     print(f'inference_topdown, 8 boxes on 640x480, flip test, {args.threads} threads '
           f'(instances/s, higher is better); fp32 matmul {rate:.0f} GFLOP/s')
     cols = ['GFLOP', 'plain', 'fp32', 'bf16', 'compiled', 'ONNX RT', 'MMPose', 'fp32/MM',
-            'bf16/MM', 'comp/MM', 'bound', 'dpx fp32', 'dpx bf16']
+            'bf16/MM', 'comp/MM', 'ORT/MM', 'bound', 'bnd comp', 'bound ORT', 'dpx fp32',
+            'dpx bf16', 'dpx comp', 'dpx ORT']
     print(f'{"model":<10}' + ''.join(f'{c:>9}' for c in cols))
-    ratios = {'fp32': [], 'bf16': [], 'compiled': []}
+    ratios = {'fp32': [], 'bf16': [], 'compiled': [], 'onnxruntime': []}
     for name in args.models:
         ours = bench_posekit(name, args.iters, args.threads, not args.no_onnx, args.compile)
         theirs = ref.get(name, {}).get('pytorch')
@@ -209,8 +213,10 @@ def main() -> None:
             cells.append(ratio)
             if ratio:
                 ratios[precision].append(ratio)
-        cells.append(ours['gflop'] * 2 * ours['fp32'] / rate)
-        cells += [ours.get('fp32_dpx'), ours.get('bf16_dpx')]
+        for fp32_run in ('fp32', 'compiled', 'onnxruntime'):
+            speed = ours.get(fp32_run)
+            cells.append(ours['gflop'] * 2 * speed / rate if speed else None)
+        cells += [ours.get(f'{key}_dpx') for key in ('fp32', 'bf16', 'compiled', 'onnxruntime')]
         print(f'{name:<10}' + ''.join(f'{c:9.2f}' if c is not None else f'{"-":>9}'
                                       for c in cells), flush=True)
     for precision, values in ratios.items():

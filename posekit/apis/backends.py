@@ -8,7 +8,8 @@ the same code in both; only the network differs.
 - ``'pytorch'``: :func:`~posekit.apis.init_model` (a ``.pth`` or
   ``.safetensors`` checkpoint);
 - ``'onnxruntime'``: :func:`~posekit.apis.init_onnx_model` (an ``.onnx``
-  file written by ``posekit export``).
+  file written by ``posekit export``; given a checkpoint instead, its
+  export is made once and cached, :func:`posekit.export.cached_onnx`).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Any, Mapping, Protocol, runtime_checkable
 import torch
 
 from posekit.config import Config
+from posekit.export import cached_onnx
 from .inference import init_model
 from .optimize import optimize_for_inference
 from .onnx_backend import init_onnx_model
@@ -59,7 +61,8 @@ def init_pose_model(config: str | os.PathLike | Config,
     Args:
         config (str | Path | Config): The model's config.
         weights (str | Path, optional): Checkpoint (``'pytorch'``; None:
-            random weights) or ``.onnx`` file (``'onnxruntime'``: needed).
+            random weights). ``'onnxruntime'`` (needed): an ``.onnx`` file, or
+            a checkpoint whose export is made on first use and cached.
         backend (str): ``'pytorch'`` or ``'onnxruntime'``.
         device (str): ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
         cfg_options (dict, optional): Config overrides.
@@ -91,8 +94,13 @@ def init_pose_model(config: str | os.PathLike | Config,
         raise ValueError("compile=True compiles the PyTorch network; backend='onnxruntime' "
                          'runs the ONNX file as it is')
     if not weights:
-        raise ValueError("backend='onnxruntime' needs the .onnx file written by "
-                         'posekit export')
+        raise ValueError("backend='onnxruntime' needs weights: an .onnx file written by "
+                         'posekit export, or a checkpoint to export')
+    if not os.fspath(weights).endswith('.onnx'):
+        if precision == 'int8':
+            raise ValueError('precision int8 needs a calibrated file: posekit export CONFIG '
+                             'CHECKPOINT --format onnx --quantize int8, then its .int8.onnx')
+        weights = cached_onnx(config, weights, cfg_options)
     model = init_onnx_model(config, weights, device=device, cfg_options=cfg_options,
                             num_threads=num_threads)
     check_precision(model.network.precision, precision, os.fspath(weights))

@@ -64,7 +64,8 @@ class PoseInferencer:
             or alias of MMPose's zoo (``'human'``; :mod:`posekit.apis.zoo`).
         pose2d_weights (str, optional): Its checkpoint (``.pth``; for a zoo
             name, None means the zoo's weights URL), or with
-            ``backend='onnxruntime'`` the ``.onnx`` file from ``posekit export``.
+            ``backend='onnxruntime'`` the ``.onnx`` file from ``posekit export``
+            (a checkpoint there is exported once and cached).
         device (str, optional): ``'cpu'``, ``'cuda'`` or ``'cuda:N'``;
             default CUDA when available.
         backend (str): ``'pytorch'`` or ``'onnxruntime'``.
@@ -122,7 +123,7 @@ class PoseInferencer:
         if is_model_name(pose2d):  # MMPose's zoo: 'human', 'vitpose-b', a model name
             zoo_detector = model_info(pose2d).get('detector')
             pose2d, zoo_weights = resolve_model(pose2d)
-            if backend == 'pytorch' and pose2d_weights is None:
+            if pose2d_weights is None:
                 pose2d_weights = zoo_weights
         elif isinstance(pose2d, str) and not pose2d.endswith('.py') \
                 and not os.path.isfile(pose2d):
@@ -132,7 +133,7 @@ class PoseInferencer:
                           'random weights', stacklevel=2)
         if backend == 'onnxruntime' and not pose2d_weights:
             raise ValueError("backend='onnxruntime' needs pose2d_weights: the .onnx "
-                             'file written by posekit export')
+                             'file written by posekit export, or a checkpoint to export')
         device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
         self.model = init_pose_model(pose2d, pose2d_weights, backend, device,
                                      cfg_options, num_threads, precision, compile)

@@ -305,3 +305,43 @@ def test_missing_packages_say_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, 'onnxscript', None)
     with pytest.raises(ImportError, match='onnxscript.*posekit\\[onnx\\]'):
         export_onnx(str(CONFIGS['heatmap']))
+
+
+def test_onnxruntime_backend_exports_a_checkpoint_once(files, tmp_path, monkeypatch, caplog):
+    """``backend='onnxruntime'`` with a .pth: exported on first use into the
+    cache beside the checkpoints, found there later; new weights in the same
+    file make a new export, never the stale one."""
+    from posekit.apis.backends import init_pose_model
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
+    config = str(CONFIGS['rtmcc'])
+    ckpt = tmp_path / 'rtmcc.pth'
+    ckpt.write_bytes(files['rtmcc'][0].read_bytes())
+    x = torch.randn(3, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    reference = OnnxNetwork(files['rtmcc'][1], num_threads=2)(x)
+
+    with caplog.at_level('WARNING', logger='posekit.export.cached'):
+        model = init_pose_model(config, str(ckpt), backend='onnxruntime', num_threads=2)
+    [cached] = (tmp_path / 'torch/hub/posekit_onnx').glob('*.onnx')
+    assert re.fullmatch(r'td_rtmcc_cspnext-tiny_coco_fixture-[0-9a-f]{16}\.onnx', cached.name)
+    assert metadata(cached)['batch_size'] == 'dynamic'
+    assert 'exporting' in caplog.text
+    # the same export as the module's file (same model, same exporter): same graph
+    for ours, theirs in zip(model.network(x), reference):
+        torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+
+    caplog.clear()
+    stamp = cached.stat().st_mtime_ns
+    with caplog.at_level('WARNING', logger='posekit.export.cached'):
+        init_pose_model(config, str(ckpt), backend='onnxruntime')
+    assert caplog.text == '' and cached.stat().st_mtime_ns == stamp
+
+    state = torch.load(ckpt, weights_only=True)   # other weights, same file name
+    state['state_dict'] = {k: v + 0.01 if v.is_floating_point() else v
+                           for k, v in state['state_dict'].items()}
+    torch.save(state, ckpt)
+    changed = init_pose_model(config, str(ckpt), backend='onnxruntime', num_threads=2)
+    assert len(list(cached.parent.glob('*.onnx'))) == 2
+    assert (changed.network(x)[0] - reference[0]).abs().max() > 1e-3
+
+    with pytest.raises(ValueError, match='--quantize int8'):
+        init_pose_model(config, str(ckpt), backend='onnxruntime', precision='int8')
