@@ -42,6 +42,7 @@ import cv2
 import numpy as np
 import torch
 
+from posekit.datasets.media_files import expand_inputs
 from posekit.engine.logging import ProgressBar
 from posekit.fileio import write_image, write_json
 from posekit.structures import PoseDataSample
@@ -52,7 +53,7 @@ from .detector import is_detector_name, resolve_detector
 from .inference import check_input_size, inference_bottomup, inference_topdown
 from .model_detector import gives_boxes, load_detector
 from .sources import (Frame, Skipped, SkippedInputWarning, VideoWriter, count_frames,
-                      expand_inputs, iter_frames, summarize_skipped)
+                      iter_frames, summarize_skipped)
 from .zoo import is_model_name, model_info, resolve_model
 
 

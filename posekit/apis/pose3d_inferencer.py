@@ -40,6 +40,7 @@ import cv2
 import numpy as np
 import torch
 
+from posekit.datasets.media_files import expand_inputs
 from posekit.fileio import write_json
 from posekit.registry import VISUALIZERS
 from posekit.structures import InstanceData, PoseDataSample, merge_data_samples
@@ -49,8 +50,7 @@ from .inference import init_model
 from .inference_3d import (convert_keypoint_definition, extract_pose_sequence,
                            inference_pose_lifter_model)
 from .inferencer import PoseInferencer, _stem
-from .sources import (SkippedInputWarning, VideoWriter, expand_inputs, iter_frames,
-                      summarize_skipped)
+from .sources import SkippedInputWarning, VideoWriter, iter_frames, summarize_skipped
 from .tracking import assign_track_ids
 from .zoo import resolve_model
 

@@ -14,7 +14,6 @@ a :class:`SkippedInputWarning` and recorded in the ``skipped`` list given to
 """
 from __future__ import annotations
 
-import glob
 import os
 import queue
 import threading
@@ -25,11 +24,10 @@ from typing import Iterator, Sequence
 import cv2
 import numpy as np
 
-from posekit.datasets.transforms.loading import ImageLoadError, as_bgr_uint8, read_image
+from posekit.datasets.media_files import is_video
+from posekit.datasets.transforms.loading import ImageLoadError, read_image
 from posekit.fileio import temporary_name
 
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
-VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
 
 
 @dataclass
@@ -88,49 +86,6 @@ def _skip(skipped: list | None, record: Skipped) -> None:
         skipped.append(record)
 
 
-def is_video(path: str) -> bool:
-    return os.path.splitext(path)[1].lower() in VIDEO_EXTENSIONS
-
-
-def is_image(path: str) -> bool:
-    return os.path.splitext(path)[1].lower() in IMAGE_EXTENSIONS
-
-
-def expand_inputs(inputs) -> list:
-    """The list of image files, video files and arrays that ``inputs`` names.
-
-    A folder contributes its images (sorted, not recursive); a pattern with
-    ``*``, ``?`` or ``[`` its sorted matches. Raises FileNotFoundError for a
-    path that does not exist or a pattern/folder with no image or video.
-    Arrays are brought to (H, W, 3) uint8 BGR (:func:`as_bgr_uint8`).
-    """
-    if isinstance(inputs, (str, os.PathLike, np.ndarray)):
-        inputs = [inputs]
-    items: list = []
-    for item in inputs:
-        if isinstance(item, np.ndarray):
-            items.append(as_bgr_uint8(item))
-            continue
-        path = os.fspath(item)
-        if os.path.isdir(path):
-            found = sorted(os.path.join(path, f) for f in os.listdir(path) if is_image(f))
-            what = f'folder {path}'
-        elif any(c in path for c in '*?['):
-            found = sorted(p for p in glob.glob(path) if is_image(p) or is_video(p))
-            what = f'pattern {path!r}'
-        elif os.path.isfile(path):
-            if not (is_image(path) or is_video(path)):
-                raise ValueError(f'{path}: not an image ({", ".join(IMAGE_EXTENSIONS)}) '
-                                 f'or a video ({", ".join(VIDEO_EXTENSIONS)})')
-            found, what = [path], path
-        else:
-            raise FileNotFoundError(f'input {path} does not exist')
-        if not found:
-            raise FileNotFoundError(f'{what}: no image or video found')
-        items.extend(found)
-    return items
-
-
 def count_frames(items: Sequence) -> int:
     """Frames :func:`iter_frames` will yield (a video's count is its header's)."""
     total = 0
@@ -146,7 +101,8 @@ def count_frames(items: Sequence) -> int:
 
 def iter_frames(items: Sequence, skipped: list | None = None,
                 prefetch: int = 0) -> Iterator[Frame]:
-    """Decode the items of :func:`expand_inputs`, one frame at a time.
+    """Decode the items of :func:`~posekit.datasets.media_files.expand_inputs`,
+    one frame at a time.
 
     Images are decoded as :class:`~posekit.datasets.transforms.LoadImage`
     does (``cv2.imdecode``, colour: grayscale, BGRA and 16-bit files come out
@@ -155,7 +111,7 @@ def iter_frames(items: Sequence, skipped: list | None = None,
     :class:`Skipped`; the others still run.
 
     Args:
-        items (Sequence): From :func:`expand_inputs`.
+        items (Sequence): From :func:`~posekit.datasets.media_files.expand_inputs`.
         skipped (list, optional): Receives the :class:`Skipped` records.
         prefetch (int): 0 decodes in the caller's thread, when the next
             frame is asked for. N > 0 decodes in a background thread up to

@@ -31,7 +31,6 @@ quantization settings added.
 """
 from __future__ import annotations
 
-import glob
 import json
 import logging
 import os
@@ -42,11 +41,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from posekit.datasets.media_files import IMAGE_EXTENSIONS, expand_inputs, is_image
 from posekit.fileio import atomic_write
 from posekit.models.onestage_deploy import is_onestage
 from posekit.models.onnx_spec import import_optional
 
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 QUANT_METADATA = dict(precision='int8', activations='uint8 asymmetric per-tensor (MinMax)',
                       quant_format='QDQ')
 
@@ -251,17 +250,8 @@ def _image_items(model: nn.Module, pipeline_cfg: list, images, num: int) -> list
 
 
 def _image_files(images: str | Sequence[str]) -> list[str]:
-    if isinstance(images, (str, os.PathLike)):
-        path = os.fspath(images)
-        if os.path.isdir(path):
-            files = [os.path.join(path, f) for f in sorted(os.listdir(path))]
-        else:
-            files = sorted(glob.glob(path))
-    else:
-        files = [os.fspath(f) for f in images]
-    files = [f for f in files if f.lower().endswith(IMAGE_EXTENSIONS)
-             and os.path.isfile(f)]
-    if not files:
-        raise FileNotFoundError(f'calibration images {images!r}: no image files '
-                                f'({", ".join(IMAGE_EXTENSIONS)}) found')
+    files = expand_inputs(images)
+    if not all(isinstance(f, str) and is_image(f) for f in files):
+        raise ValueError(f'calibration images {images!r}: image files only '
+                         f'({", ".join(IMAGE_EXTENSIONS)}), not videos or arrays')
     return files

@@ -185,7 +185,7 @@ def test_cli_errors(files, tmp_path, capsys):
             (['--reduce-range'], '--reduce-range is used with --quantize'),
             (['--quantize', 'int8', '--calib-num', '0'], '--calib-num must be >= 1'),
             (['--quantize', 'int8', '--calib-images', str(tmp_path / '*.png')],
-             'no image files'),
+             'no image or video found'),
             (['--quantize', 'int8', '--cfg-options', missing],
              'pass calibration images with --calib-images')]:
         rc = main(['export', CONFIG, ckpt, '--output', str(tmp_path / 'x.onnx')] + argv)
