@@ -13,7 +13,8 @@ import pickle
 from typing import Any
 
 from posekit.commands.print_config import add_cfg_options
-from posekit.commands.train import add_launcher_arguments, add_visualization_arguments
+from posekit.commands.train import (add_decoded_cache_argument, add_launcher_arguments,
+                                    add_visualization_arguments)
 from posekit.engine.hooks.hook import Hook
 from posekit.fileio import write_bytes, write_json
 from posekit.structures import to_numpy, to_plain
@@ -31,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--precision', choices=('fp32', 'bf16'),
                         help='evaluate the model optimized for inference: fp32 (BatchNorms '
                              'folded) or bf16 (autocast); default: the model as trained')
+    add_decoded_cache_argument(parser)
     add_visualization_arguments(parser)
     add_cfg_options(parser)
     add_launcher_arguments(parser)

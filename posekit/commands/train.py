@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              'CPUs and with AMP on GPUs; config key channels_last)')
     parser.add_argument('--no-validate', action='store_true',
                         help='do not evaluate during training')
+    add_decoded_cache_argument(parser)
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by (processes x batch size) / '
                         'auto_scale_lr.base_batch_size')
@@ -48,6 +49,14 @@ def add_visualization_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--interval', type=int, default=1, help='draw every N-th sample')
     parser.add_argument('--wait-time', type=float, default=1,
                         help='seconds each shown picture stays')
+
+
+def add_decoded_cache_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--decoded-cache', metavar='DIR',
+                        help='keep decoded images in DIR (uncompressed: ~3 bytes a pixel) '
+                             'and read them from there after the first time: the same '
+                             'pixels, ~20x cheaper than decoding a JPEG (LoadImage '
+                             'decoded_cache)')
 
 
 def add_launcher_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,6 +85,8 @@ def merge_args(cfg, args: argparse.Namespace) -> None:
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if getattr(args, 'channels_last', False):
         cfg.channels_last = True
+    if getattr(args, 'decoded_cache', None):
+        set_decoded_cache(cfg, args.decoded_cache)
     resume = getattr(args, 'resume', None)
     if resume == 'auto':
         cfg.resume, cfg.load_from = True, None
@@ -98,6 +109,27 @@ def merge_args(cfg, args: argparse.Namespace) -> None:
             vis.wait_time = args.wait_time
     if args.cfg_options:
         cfg.merge_from_dict(parse_cfg_options(args.cfg_options))
+
+
+def set_decoded_cache(cfg, folder: str) -> None:
+    """``decoded_cache=folder`` on every LoadImage of the config's data loaders."""
+    steps = [step for key in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+             for step in _load_image_steps(cfg.get(key))]
+    if not steps:
+        raise ValueError('--decoded-cache: no LoadImage step in the data loaders\' pipelines')
+    for step in steps:
+        step['decoded_cache'] = folder
+
+
+def _load_image_steps(node):
+    if isinstance(node, dict):
+        if str(node.get('type', '')).rsplit('.', 1)[-1] == 'LoadImage':
+            yield node
+        for value in node.values():
+            yield from _load_image_steps(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _load_image_steps(value)
 
 
 def run(args: argparse.Namespace) -> int:

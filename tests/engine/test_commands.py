@@ -43,6 +43,26 @@ def test_train_flags_map_onto_the_config():
     assert cfg.default_hooks.visualization.out_dir == 'vis'
 
 
+def test_decoded_cache_flag_reaches_every_load_image(tiny_cfg, tmp_path):
+    """--decoded-cache sets LoadImage's decoded_cache in the train, val and
+    test pipelines; training through it stores each image once."""
+    from posekit.config import Config
+    cfg = tiny_cfg(**{'train_cfg.max_epochs': 1})
+    cache = tmp_path / 'decoded'
+    train_cmd.merge_args(cfg, _args(train_cmd, [str(TINY_CONFIG), '--decoded-cache', str(cache),
+                                                '--work-dir', str(tmp_path / 'w')]))
+    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
+        assert loader.dataset.pipeline[0] == dict(type='LoadImage', decoded_cache=str(cache))
+    Runner.from_cfg(cfg).train()
+    root = Path(cfg.train_dataloader.dataset.data_root)   # train + val images: 20
+    images = [p for p in root.rglob('*') if p.suffix in ('.jpg', '.png')]
+    assert len(images) == 20
+    assert len(list(cache.glob('*/*.npy'))) == len(images)   # one file per image
+    bare = Config(dict(train_dataloader=dict(dataset=dict(pipeline=[dict(type='Resize')]))))
+    with pytest.raises(ValueError, match='no LoadImage'):
+        train_cmd.set_decoded_cache(bare, str(cache))
+
+
 def test_train_then_test_from_the_command_line(tiny_cfg, tmp_path, capsys):
     cfg = tiny_cfg(**{'train_cfg.max_epochs': 1})
     config = tmp_path / 'tiny.py'

@@ -1,5 +1,6 @@
 """LoadImage: decoding, BGR order, arrays passed in, and load errors."""
 import struct
+import warnings
 import zlib
 from pathlib import Path
 
@@ -111,3 +112,56 @@ def test_backends():
         LoadImage(color_type='sepia')
     with pytest.raises(ImageLoadError, match='local files'):
         LoadImage()(dict(img_path='s3://bucket/a.jpg'))
+
+
+def test_decoded_cache_stores_the_decoders_pixels_and_reads_them_back(tmp_path):
+    """First read: decoded and stored, bit for bit; later reads load the
+    stored file (a planted array proves the hit); an edited image, another
+    flag or a damaged cache file are decoded again."""
+    image = tmp_path / 'person.jpg'
+    image.write_bytes(IMAGE.read_bytes())
+    cache = tmp_path / 'cache'
+    load = TRANSFORMS.build(dict(type='LoadImage', decoded_cache=str(cache)))
+    first = load(dict(img_path=str(image)))['img']
+    np.testing.assert_array_equal(first, cv2.imread(str(IMAGE)))
+    [stored] = cache.glob('*/*.npy')
+    np.testing.assert_array_equal(np.load(stored), first)
+
+    planted = np.full_like(first, 7)
+    np.save(stored, planted)
+    np.testing.assert_array_equal(load(dict(img_path=str(image)))['img'], planted)
+    # the other people of the image, as a frame list: the same file
+    frames = load(dict(img_path=[str(image), str(image)]))['img']
+    assert all(np.array_equal(f, planted) for f in frames)
+
+    gray = LoadImage(color_type='grayscale', decoded_cache=cache)(dict(img_path=str(image)))
+    np.testing.assert_array_equal(gray['img'], cv2.imread(str(IMAGE), cv2.IMREAD_GRAYSCALE))
+    assert len(list(cache.glob('*/*.npy'))) == 2
+
+    stored.write_bytes(b'not an array')   # damaged: decoded again, replaced
+    np.testing.assert_array_equal(load(dict(img_path=str(image)))['img'], first)
+    np.testing.assert_array_equal(np.load(stored), first)
+
+    flipped = cv2.flip(first, 1)          # the image edited: a new entry
+    cv2.imwrite(str(image), flipped, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    edited = load(dict(img_path=str(image)))['img']
+    np.testing.assert_array_equal(edited, cv2.imread(str(image)))
+    assert len(list(cache.glob('*/*.npy'))) == 3
+
+
+def test_decoded_cache_errors_and_unwritable_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match='missing.jpg'):
+        LoadImage(decoded_cache=tmp_path)(dict(img_path=str(tmp_path / 'missing.jpg')))
+    blocker = tmp_path / 'file'
+    blocker.write_text('')
+    with pytest.raises(ValueError, match='decoded_cache=.*file/cache'):
+        LoadImage(decoded_cache=blocker / 'cache')
+    load = LoadImage(decoded_cache=tmp_path / 'cache')
+    (tmp_path / 'cache').rmdir()
+    (tmp_path / 'cache').write_text('')   # the folder replaced by a file: cannot write
+    with pytest.warns(UserWarning, match='cannot write'):
+        img = load(dict(img_path=str(IMAGE)))['img']
+    np.testing.assert_array_equal(img, cv2.imread(str(IMAGE)))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')     # one warning, not one per image
+        load(dict(img_path=str(IMAGE)))

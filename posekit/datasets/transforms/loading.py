@@ -7,14 +7,30 @@ With ``color_type='color'`` grayscale, BGRA and 16-bit files are converted
 (:func:`as_bgr_uint8` does the same for arrays); a file that does not decode
 whole (a truncated JPEG) raises :class:`ImageLoadError`.
 Only local files are read: posekit has no remote storage backends.
+
+Decoded-image cache (``decoded_cache=DIR``, a posekit option). Decoding a
+COCO JPEG takes 1-3 ms on one core, most of a top-down training sample's
+time; reading the same pixels back from an uncompressed ``.npy`` file takes
+about a twentieth of that. With ``decoded_cache`` the first read of an image
+decodes it and stores the pixels in ``DIR``; every later read (the next
+epochs, the other people of the image) loads them. The pixels are the
+decoder's, bit for bit, so training is unchanged. A file is named by a hash
+of the image's absolute path, size, modification time and the decode flag:
+an edited image is decoded again, nothing stale is read. The price is disk
+space, about 3 bytes a pixel (0.9 MB for a 640x480 image, ~50 GB for COCO
+train2017's person images); the folder can be deleted at any time.
 """
 from __future__ import annotations
 
+import hashlib
+import os
+import warnings
 from typing import Mapping
 
 import cv2
 import numpy as np
 
+from posekit.fileio import atomic_write
 from posekit.registry import TRANSFORMS
 
 # MMCV's names for the cv2.imdecode flags, as configs spell them.
@@ -73,6 +89,10 @@ class LoadImage:
             another sample. Defaults to False.
         backend_args (dict, optional): ``None`` or ``dict(backend='local')``;
             any other storage backend raises ``ValueError``.
+        decoded_cache (str | Path, optional): A folder that keeps decoded
+            images (see the module docstring; not an MMPose option). It is
+            created if missing; if a file cannot be written there (disk
+            full), one warning is given and images are decoded as usual.
 
     Raises:
         ImageLoadError: (an ``OSError``; ``FileNotFoundError`` for a missing
@@ -86,7 +106,8 @@ class LoadImage:
                  file_client_args: Mapping | None = None,
                  ignore_empty: bool = False,
                  *,
-                 backend_args: Mapping | None = None) -> None:
+                 backend_args: Mapping | None = None,
+                 decoded_cache: str | os.PathLike | None = None) -> None:
         if isinstance(color_type, str):
             if color_type not in _DECODE_FLAGS:
                 raise ValueError(
@@ -115,6 +136,15 @@ class LoadImage:
         self.backend_args = None if backend_args is None else dict(backend_args)
         self.file_client_args = (None if file_client_args is None else
                                  dict(file_client_args))
+        self.decoded_cache = None
+        if decoded_cache is not None:
+            self.decoded_cache = os.fspath(decoded_cache)
+            try:
+                os.makedirs(self.decoded_cache, exist_ok=True)
+            except OSError as e:
+                raise ValueError(f'LoadImage: decoded_cache={self.decoded_cache!r} '
+                                 f'is not a folder posekit can create: {e}') from e
+        self._cache_warned = False
 
     def __call__(self, results: dict) -> dict | None:
         if 'img' in results:
@@ -146,22 +176,58 @@ class LoadImage:
         """One image, or a list of video frames (``PoseTrack18VideoDataset``:
         centre frame first) that must all have the centre frame's shape."""
         if not isinstance(path, (list, tuple)):
-            return read_image(path, self._flag)
+            return self._read_one(path)
         if not path:
             raise ValueError('LoadImage: img_path is an empty list of frames')
-        frames = [read_image(p, self._flag) for p in path]
+        frames = [self._read_one(p) for p in path]
         for p, frame in zip(path, frames):
             if frame.shape != frames[0].shape:
                 raise ValueError(f'LoadImage: frame {p} has shape {frame.shape}, '
                                  f'but the first frame {path[0]} has {frames[0].shape}')
         return frames
 
+    def _read_one(self, path: str) -> np.ndarray:
+        if self.decoded_cache is None:
+            return read_image(path, self._flag)
+        cached = cache_file(self.decoded_cache, path, self._flag)
+        try:
+            return np.load(cached)
+        except (OSError, ValueError, EOFError):
+            pass  # not cached yet, or a damaged file: decoded (again) and stored
+        img = read_image(path, self._flag)
+        try:
+            os.makedirs(os.path.dirname(cached), exist_ok=True)
+            with atomic_write(cached, 'wb') as f:
+                np.save(f, img)
+        except OSError as e:
+            if not self._cache_warned:
+                warnings.warn(f'LoadImage: cannot write {cached} ({e}); images are '
+                              'decoded without the cache', stacklevel=2)
+                self._cache_warned = True
+        return img
+
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(to_float32={self.to_float32}, '
                 f'color_type={self.color_type!r}, '
                 f'imdecode_backend={self.imdecode_backend!r}, '
                 f'ignore_empty={self.ignore_empty}, '
-                f'backend_args={self.backend_args})')
+                f'backend_args={self.backend_args}, '
+                f'decoded_cache={self.decoded_cache!r})')
+
+
+def cache_file(folder: str, path: str, flag: int) -> str:
+    """Where ``LoadImage(decoded_cache=folder)`` keeps ``path`` decoded with
+    ``flag``: named by a hash of the absolute path, size, modification time
+    and flag. Raises :class:`ImageLoadError` when ``path`` is missing."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError as e:
+        raise _MissingImage(f'image file not found: {path}') from e
+    except OSError as e:
+        raise ImageLoadError(f'cannot read image file {path}: {e}') from e
+    key = hashlib.sha1(f'{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0{flag}'
+                       .encode()).hexdigest()
+    return os.path.join(folder, key[:2], key + '.npy')
 
 
 def read_image(path: str, flag: int = cv2.IMREAD_COLOR) -> np.ndarray:
