@@ -8,8 +8,8 @@ predictions written, as ``posekit infer --pred-out-dir`` does. Each setting
 runs in a fresh subprocess: batch sizes 1, 4, 8, 16, with the background
 frame reader (``prefetch``: what ``PoseInferencer`` does) and without it
 (frames decoded in the network's thread). Per setting: images/s over the
-whole folder (after one warm-up image), peak RSS (``VmHWM``), RSS after 25,
-50 and 100 images (no growth expected), and the largest keypoint difference
+whole folder (after one warm-up image), peak RSS (``VmHWM``), RSS after a
+quarter, half and all of the images (no growth expected), and the largest keypoint difference
 from batch size 1 (pixels; batched kernels round differently).
 
 Memory of the main job: peak RSS of one training epoch of
@@ -106,15 +106,20 @@ def worker(args: argparse.Namespace) -> None:
                                 batch_size=args.batch_size)
     first = sorted(Path(args.folder).iterdir())[0]
     list(inferencer(str(first), bboxes=args.bboxes, nms_thr=1.))  # warm-up
-    rss, done = {}, 0
+    rss, done, at = {}, 0, marks(len(list(Path(args.folder).iterdir())))
     start = time.perf_counter()
     for _ in inferencer(args.folder, bboxes=args.bboxes, nms_thr=1., pred_out_dir=args.out):
         done += 1
-        if done in (25, 50, 100):
+        if done in at:
             rss[done] = round(memory_mib()['VmRSS'], 1)
     seconds = time.perf_counter() - start
     print(json.dumps(dict(images_per_s=done / seconds, rss=rss,
                           peak=memory_mib()['VmHWM'], images=done)))
+
+
+def marks(images: int) -> tuple[int, int, int]:
+    """After how many images RSS is read: a quarter, half and all of them."""
+    return images // 4, images // 2, images
 
 
 def run_setting(folder, dets, weights, out, batch_size, prefetch, threads) -> dict:
@@ -184,7 +189,8 @@ def main() -> None:
         print(f'{args.images} images, {boxes} boxes, RTMPose-s 256x192 (flip test), '
               f'{args.threads} threads, JSON written')
         print(f'{"batch":>5} {"prefetch":>8} {"img/s":>7} {"x bs1":>6} {"peak MiB":>9} '
-              f'{"RSS@25/50/100 MiB":>20} {"max dpx":>8}')
+              f'{"RSS@" + "/".join(map(str, marks(args.images))) + " MiB":>20} '
+              f'{"max dpx":>8}')
         base = None
         for batch_size in args.batch_sizes:
             for prefetch in (True, False):
@@ -194,7 +200,7 @@ def main() -> None:
                 ref = tmp / f'out-{args.batch_sizes[0]}-1'
                 base = base or r['images_per_s']
                 rss = '/'.join(f'{r["rss"].get(str(n), float("nan")):.0f}'
-                               for n in (25, 50, 100))
+                               for n in marks(args.images))
                 print(f'{batch_size:>5} {str(prefetch):>8} {r["images_per_s"]:7.2f} '
                       f'{r["images_per_s"] / base:6.2f} {r["peak"]:9.0f} {rss:>20} '
                       f'{max_keypoint_diff(out, ref):8.2e}', flush=True)
