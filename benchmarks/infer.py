@@ -13,7 +13,7 @@ measurement runs in the MMPose 1.3.2 interpreter in a subprocess (PyTorch
 only); posekit never imports MMPose.
 
 ``bound``: the fraction of the fp32 compute bound the ``fp32`` run reaches
-(``bnd comp``, ``bound ORT``: the compiled and ONNX Runtime runs):
+(``bnd comp``, ``bnd ORT``: the compiled and ONNX Runtime runs):
 (network FLOPs per instance x 2 for the flip) x instances/s, over the rate of
 a large float32 matmul on the same threads. Network FLOPs are PyTorch's
 ``FlopCounterMode`` count (2 per multiply-add of convolutions, transposed
@@ -199,7 +199,7 @@ def main() -> None:
     print(f'inference_topdown, 8 boxes on 640x480, flip test, {args.threads} threads '
           f'(instances/s, higher is better); fp32 matmul {rate:.0f} GFLOP/s')
     cols = ['GFLOP', 'plain', 'fp32', 'bf16', 'compiled', 'ONNX RT', 'MMPose', 'fp32/MM',
-            'bf16/MM', 'comp/MM', 'ORT/MM', 'bound', 'bnd comp', 'bound ORT', 'dpx fp32',
+            'bf16/MM', 'comp/MM', 'ORT/MM', 'bound', 'bnd comp', 'bnd ORT', 'dpx fp32',
             'dpx bf16', 'dpx comp', 'dpx ORT']
     print(f'{"model":<10}' + ''.join(f'{c:>9}' for c in cols))
     ratios = {'fp32': [], 'bf16': [], 'compiled': [], 'onnxruntime': []}

@@ -11,8 +11,9 @@ frames. Bottom-up models (AE, DEKR, CID) and one-stage models (RTMO,
 YOLOX-Pose) find the people themselves (one-stage models give a box per
 person too); they run one frame per batch, as their inputs may differ in
 size, with the same read-ahead.
-The network runs in PyTorch or, from a file written by ``posekit export``,
-in onnxruntime; pre- and post-processing are the same.
+The network runs in PyTorch or in onnxruntime (a file written by ``posekit
+export``, or a checkpoint exported on first use and cached); pre- and
+post-processing are the same.
 
 Outputs (both optional):
 
