@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
+from posekit.malloc import keep_freed_memory
 from posekit.models.utils import has_sync_batchnorm, revert_sync_batchnorm
 from posekit.registry import HOOKS, KNOWN_SCOPES, MODELS
 from .dist import is_distributed
@@ -72,6 +73,7 @@ def setup_env(env_cfg: Mapping | None) -> dict:
         raise ValueError(f'env_cfg.mp_cfg: unknown keys {sorted(unknown)}; known: '
                          f'{sorted(_MP_KEYS)}')
     torch.backends.cudnn.benchmark = bool(env_cfg.get('cudnn_benchmark', False))
+    keep_freed_memory()   # feature maps reuse freed memory (posekit.malloc)
     if mp_cfg.get('opencv_num_threads') is not None:
         import cv2
         cv2.setNumThreads(int(mp_cfg['opencv_num_threads']))

@@ -124,3 +124,4 @@ def test_compiled_network_gives_the_same_keypoints(checkpoint):
         for a, b in zip(got, want):
             np.testing.assert_allclose(a.pred_instances.keypoints,
                                        b.pred_instances.keypoints, rtol=0, atol=1e-2)
+
