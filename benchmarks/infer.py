@@ -4,11 +4,14 @@ One 640x480 image (a COCO fixture image resized), 8 person boxes, the test
 pipeline, the network on both the image and its mirror, decoding: what a
 user's call costs. Models at 256x192 with seeded random weights (speed does
 not depend on the values): ResNet-50 SimpleBaseline, HRNet-w32, RTMPose-s.
-Runs on 2 CPU threads: posekit's model as built (``plain``), optimized for
-inference (``fp32``: BatchNorms folded, what ``PoseInferencer`` runs;
+Runs on 2 CPU threads: posekit's model as built (``plain``: BatchNorms
+unfolded), optimized for inference (``fp32``: BatchNorms folded, what
+``PoseInferencer`` runs;
 ``bf16``: autocast, on CPUs with native bfloat16 only; ``compiled``: fp32
 with ``torch.compile``, with ``--compile``), and in onnxruntime
-(the file written by ``posekit export``). With ``--ref-python`` the same
+(the file written by ``posekit export``). Every posekit column runs with the
+allocator setting of ``optimize_for_inference`` (process-wide, made first:
+:func:`posekit.malloc.keep_freed_memory`). With ``--ref-python`` the same
 measurement runs in the MMPose 1.3.2 interpreter in a subprocess (PyTorch
 only); posekit never imports MMPose.
 
@@ -93,7 +96,9 @@ def bench_posekit(name: str, iters: int, threads: int, onnx: bool,
     from posekit.apis import inference_topdown, init_model
     from posekit.apis.optimize import fast_bfloat16, optimize_for_inference, probe_size
 
+    from posekit.malloc import keep_freed_memory
     torch.set_num_threads(threads)
+    keep_freed_memory()   # what optimize_for_inference does; for plain too
     config = str(ROOT / MODELS[name])
     img = image()
     out = {}
