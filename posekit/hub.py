@@ -23,6 +23,7 @@ used, no torch: this module sits just above the bottom layers.
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import hashlib
@@ -148,8 +149,9 @@ def download(url: str, *, dest_dir: str | None = None, check_hash: bool = True,
 
     The file keeps the URL's file name. It is written under a temporary name
     in the same folder and renamed when complete and checked, so the cache
-    never holds a partial file (two processes fetching one file both end
-    with the same valid file).
+    never holds a partial file. Processes of one machine fetching one file
+    (the ranks of a distributed run) take turns on a lock file beside it
+    (POSIX ``flock``): the first downloads, the others then find the file.
 
     Args:
         url (str): An ``http(s)://`` URL.
@@ -183,15 +185,40 @@ def download(url: str, *, dest_dir: str | None = None, check_hash: bool = True,
             f'connected machine and put it at {dest}')
     match = _HASH_SUFFIX.search(os.path.splitext(name)[0])
     expected = match.group(1) if (check_hash and match) else None
-    # a per-process temporary name, renamed on success, removed on any error
-    with atomic_write(dest, 'wb') as f:
-        digest = _fetch(url, f, dest, timeout, progress)
-        if expected and not digest.startswith(expected):
-            raise DownloadError(
-                f'{url}: the SHA-256 of the data starts with {digest[:len(expected)]}, '
-                f'its file name says {expected}: the transfer was corrupted or '
-                f'the file replaced; nothing was saved to {dest}')
+    with _turn(dest + '.lock'):
+        if os.path.isfile(dest):   # fetched by the process before us
+            return dest
+        # a per-process temporary name, renamed on success, removed on any error
+        with atomic_write(dest, 'wb') as f:
+            digest = _fetch(url, f, dest, timeout, progress)
+            if expected and not digest.startswith(expected):
+                raise DownloadError(
+                    f'{url}: the SHA-256 of the data starts with {digest[:len(expected)]}, '
+                    f'its file name says {expected}: the transfer was corrupted or '
+                    f'the file replaced; nothing was saved to {dest}')
     return dest
+
+
+@contextlib.contextmanager
+def _turn(lock_path: str):
+    """Hold an exclusive ``flock`` on ``lock_path`` (created, and removed when
+    done: a process still waiting holds the old file open and rechecks the
+    download after its turn). Without ``fcntl`` (Windows) there is no lock;
+    the atomic rename alone keeps the cache valid."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    os.makedirs(os.path.dirname(lock_path) or '.', exist_ok=True)
+    with open(lock_path, 'a') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                os.remove(lock_path)
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _fetch(url: str, f, dest: str, timeout: float, progress: bool) -> str:
