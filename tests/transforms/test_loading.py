@@ -152,6 +152,8 @@ def test_decoded_cache_stores_the_decoders_pixels_and_reads_them_back(tmp_path):
 def test_decoded_cache_errors_and_unwritable_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match='missing.jpg'):
         LoadImage(decoded_cache=tmp_path)(dict(img_path=str(tmp_path / 'missing.jpg')))
+    with pytest.raises(ImageLoadError, match='local files only'):
+        LoadImage(decoded_cache=tmp_path)(dict(img_path='s3://bucket/a.jpg'))
     blocker = tmp_path / 'file'
     blocker.write_text('')
     with pytest.raises(ValueError, match='decoded_cache=.*file/cache'):

@@ -187,7 +187,7 @@ class LoadImage:
         return frames
 
     def _read_one(self, path: str) -> np.ndarray:
-        if self.decoded_cache is None:
+        if self.decoded_cache is None or '://' in str(path):   # a URI: read_image's error
             return read_image(path, self._flag)
         cached = cache_file(self.decoded_cache, path, self._flag)
         try:
