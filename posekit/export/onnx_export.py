@@ -193,7 +193,7 @@ def export_onnx(model_or_config: nn.Module | str | os.PathLike | Config,
                         size_factor=size_factor)
     if onestage:
         metadata.update(onestage=True)
-    _set_metadata(proto, metadata)
+    set_metadata(proto, metadata)
     onnx.checker.check_model(proto, full_check=True)
     with atomic_write(output, 'wb') as f:
         onnx.save(proto, f)
@@ -365,7 +365,7 @@ def _dataset_metadata(model: nn.Module) -> dict:
     return out
 
 
-def _set_metadata(proto: Any, metadata: Mapping) -> None:
+def set_metadata(proto: Any, metadata: Mapping) -> None:
     """Replace ``metadata_props`` entries of the same keys; strings are
     written as they are, other values as JSON."""
     kept = [p for p in proto.metadata_props if p.key not in metadata]

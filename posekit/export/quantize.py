@@ -45,6 +45,7 @@ from posekit.datasets.media_files import IMAGE_EXTENSIONS, expand_inputs, is_ima
 from posekit.fileio import atomic_write
 from posekit.models.onestage_deploy import is_onestage
 from posekit.models.onnx_spec import import_optional
+from .onnx_export import set_metadata
 
 QUANT_METADATA = dict(precision='int8', activations='uint8 asymmetric per-tensor (MinMax)',
                       quant_format='QDQ')
@@ -148,9 +149,8 @@ def quantize_onnx(float_onnx: str | os.PathLike, output: str | os.PathLike,
     metadata.update(QUANT_METADATA, calibration_inputs=json.dumps(len(calib_inputs)))
     metadata['weights'] = (f'int{7 if reduce_range else 8} symmetric '
                            f'per-{"channel" if per_channel else "tensor"}')
-    del proto.metadata_props[:]
-    for key, value in metadata.items():
-        proto.metadata_props.add(key=key, value=value)
+    del proto.metadata_props[:]   # the float file's, updated, and nothing else
+    set_metadata(proto, metadata)
     with atomic_write(output, 'wb') as f:
         onnx.save(proto, f)
     return os.fspath(output)
