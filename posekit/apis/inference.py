@@ -18,7 +18,7 @@ from torch import nn
 from posekit.config import Config
 from posekit.datasets.transforms import Compose, LoadImage
 from posekit.datasets.transforms.loading import as_bgr_uint8
-from posekit.models.builder import build_inference_model
+from posekit.models.builder import build_inference_model, test_dataset_cfg
 from posekit.structures import PoseDataSample, bbox_xywh2xyxy
 from .boxes import drop_degenerate
 from .zoo import resolve_model
@@ -282,12 +282,11 @@ def check_input_size(model) -> None:
 
 # ----------------------------------------------------------------- helpers
 def _test_pipeline(cfg: Config) -> list:
-    for name in ('test_dataloader', 'val_dataloader'):
-        loader = cfg.get(name)
-        if loader and 'pipeline' in loader.get('dataset', {}):
-            return list(loader['dataset']['pipeline'])
-    raise ValueError('the model config has no test_dataloader (nor '
-                     'val_dataloader) with a dataset pipeline')
+    dataset = test_dataset_cfg(cfg)
+    if dataset is None:
+        raise ValueError('the model config has no test_dataloader (nor '
+                         'val_dataloader) with a dataset pipeline')
+    return list(dataset['pipeline'])
 
 
 def _load_image(pipeline: Compose, img) -> dict:

@@ -44,6 +44,7 @@ from torch import nn
 from posekit.datasets.media_files import IMAGE_EXTENSIONS, expand_inputs, is_image
 from posekit.fileio import atomic_write
 from posekit.models.onestage_deploy import is_onestage
+from posekit.models.builder import test_dataset_cfg
 from posekit.models.onnx_spec import import_optional
 from .onnx_export import set_metadata
 
@@ -211,12 +212,11 @@ def _preprocessed(float_onnx: str, path: str) -> str:
 
 
 def _test_dataset_cfg(cfg) -> dict:
-    for name in ('test_dataloader', 'val_dataloader'):
-        dataset = (cfg.get(name) or {}).get('dataset')
-        if dataset and dataset.get('pipeline'):
-            return dataset.to_dict() if hasattr(dataset, 'to_dict') else dict(dataset)
-    raise ValueError('calibration: the config has no test_dataloader (nor '
-                     'val_dataloader) with a dataset pipeline')
+    dataset = test_dataset_cfg(cfg)
+    if dataset is None:
+        raise ValueError('calibration: the config has no test_dataloader (nor '
+                         'val_dataloader) with a dataset pipeline')
+    return dataset.to_dict() if hasattr(dataset, 'to_dict') else dict(dataset)
 
 
 def _dataset_items(dataset_cfg: Mapping, num: int) -> list[dict]:

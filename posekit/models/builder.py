@@ -203,6 +203,16 @@ def onnx_decoding_problem(head: Mapping | nn.Module) -> str | None:
     return None
 
 
+def test_dataset_cfg(cfg: Mapping | None) -> Mapping | None:
+    """The dataset of the config's ``test_dataloader`` (else
+    ``val_dataloader``) that has a ``pipeline``; None if neither has one."""
+    for loader_name in ('test_dataloader', 'val_dataloader'):
+        dataset = ((cfg or {}).get(loader_name) or {}).get('dataset') or {}
+        if 'pipeline' in dataset:
+            return dataset
+    return None
+
+
 def _test_transform(cfg: Mapping | None, names: tuple) -> Mapping | None:
     """The first step of the test (else val) pipeline whose type is one of
     ``names`` (scope prefixes such as ``mmpose.`` ignored)."""
