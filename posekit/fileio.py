@@ -8,7 +8,8 @@ folder is created when missing.
 
 Not atomic, by nature: append-only logs (the text log, ``scalars.json``),
 which grow a line at a time. Streamed files (videos) are written under
-:func:`temporary_name` and renamed when closed.
+:func:`temporary_name` and renamed when closed. :func:`file_sha256` hashes
+a file (checkpoint names, the ONNX export cache).
 
 This module imports nothing from posekit (it is the bottom layer), and
 neither torch nor OpenCV at import time.
@@ -16,6 +17,7 @@ neither torch nor OpenCV at import time.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 from typing import IO, Any, Iterator
@@ -105,6 +107,15 @@ def write_image(path: str | os.PathLike, image: Any,
     if not ok:
         raise OSError(f'could not write {path} (unknown image extension?)')
     write_bytes(path, encoded.tobytes())
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MB blocks."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _fsync_dir(folder: str) -> None:

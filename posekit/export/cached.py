@@ -24,6 +24,7 @@ import torch
 
 from posekit import __version__, hub
 from posekit.config import Config
+from posekit.fileio import file_sha256
 from posekit.models.builder import load_inference_config
 from posekit.models.onnx_spec import import_optional
 from .onnx_export import export_onnx
@@ -50,7 +51,7 @@ def cached_onnx(config: str | os.PathLike | Config, checkpoint: str | os.PathLik
     cfg = load_inference_config(config, cfg_options)
     local = hub.local_checkpoint(os.fspath(checkpoint))
     recipe = json.dumps(dict(config=cfg.to_dict(), posekit=__version__, torch=torch.__version__,
-                             onnx=onnx.__version__, weights=_file_sha256(local)),
+                             onnx=onnx.__version__, weights=file_sha256(local)),
                         sort_keys=True, default=repr)
     key = hashlib.sha256(recipe.encode()).hexdigest()[:16]
     stem = Path(cfg.filename).stem if cfg.filename else 'model'
@@ -65,11 +66,3 @@ def cached_onnx(config: str | os.PathLike | Config, checkpoint: str | os.PathLik
 def cache_dir() -> Path:
     """``<hub cache>/../posekit_onnx``: beside the downloaded checkpoints."""
     return Path(hub.cache_dir()).parent / 'posekit_onnx'
-
-
-def _file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()

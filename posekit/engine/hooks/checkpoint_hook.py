@@ -19,7 +19,6 @@ processes that are gone.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import re
@@ -27,6 +26,7 @@ from collections import deque
 from math import inf
 from typing import Sequence
 
+from posekit.fileio import file_sha256
 from posekit.registry import HOOKS
 from ..checkpoint import read_checkpoint, save_checkpoint, write_pointer
 from ..dist import is_main_process
@@ -260,8 +260,7 @@ class CheckpointHook(Hook):
         dropped = sorted(set(checkpoint) - set(kept))
         tmp = f'{path}.publish.tmp'
         save_checkpoint(kept, tmp)
-        with open(tmp, 'rb') as f:
-            sha = hashlib.sha256(f.read()).hexdigest()
+        sha = file_sha256(tmp)
         final = f'{os.path.splitext(path)[0]}-{sha[:8]}.pth'
         os.replace(tmp, final)
         runner.logger.info('Published %s to %s (removed keys: %s)', path, final, dropped)
