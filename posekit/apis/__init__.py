@@ -17,7 +17,8 @@ from .onnx_backend import OnnxNetwork, OnnxPoseModel, check_onnx, init_onnx_mode
 from .optimize import PRECISIONS, optimize_for_inference
 from .zoo import list_models, model_config, model_info, model_weights
 
-__all__ = ['init_model', 'inference_topdown', 'inference_topdown_batch', 'inference_bottomup', 'merge_data_samples',
+__all__ = ['init_model', 'inference_topdown', 'inference_topdown_batch', 'inference_bottomup',
+           'merge_data_samples',
            'dataset_meta_from_config', 'PoseInferencer', 'BACKENDS', 'PoseModel',
            'init_pose_model', 'OnnxNetwork', 'OnnxPoseModel', 'init_onnx_model',
            'check_onnx', 'inference_pose_lifter_model', 'extract_pose_sequence',

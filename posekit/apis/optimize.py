@@ -21,8 +21,9 @@ checkpoint afterwards):
   ``torch._inductor.config.freezing`` for the process). Batches are padded
   to the next power of two, so at most one compilation per size bucket
   (each takes seconds to a minute; the first call of a bucket pays it).
-  It needs a C++ compiler on the CPU; 1.2-1.35x on res50, HRNet-w32 and
-  RTMPose-s networks here (``benchmarks/infer.py --compile``).
+  It needs a C++ compiler on the CPU; end to end 1.05-1.17x the folded
+  float32 model on res50, HRNet-w32 and RTMPose-s here
+  (``benchmarks/infer.py --compile``).
 """
 from __future__ import annotations
 

@@ -29,7 +29,6 @@ from posekit.datasets.transforms.loading import ImageLoadError, read_image
 from posekit.fileio import temporary_name
 
 
-
 @dataclass
 class Frame:
     """One image to run.

@@ -80,8 +80,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='draw on black instead of the image')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
     lift = parser.add_argument_group('3D lifting (with --pose3d)')
-    lift.add_argument('--pose3d', help='pose lifter config file (.py) or zoo name (human3d): lift the 2D '
-                      'poses of each video to 3D')
+    lift.add_argument('--pose3d', help='pose lifter config file (.py) or zoo name (human3d): '
+                      'lift the 2D poses of each video to 3D')
     lift.add_argument('--pose3d-weights', help='pose lifter checkpoint (.pth)')
     lift.add_argument('--use-oks-tracking', action='store_true',
                       help='track people by keypoint OKS (default: box IoU)')
