@@ -1,6 +1,10 @@
 """``posekit test CONFIG CHECKPOINT``: evaluate a checkpoint (MMPose's ``tools/test.py``).
 
 Prints the metrics of ``test_evaluator`` on ``test_dataloader``.
+CHECKPOINT may also be an ``.onnx`` file of ``posekit export`` (fp32 or
+``--quantize int8``): its network then runs in ONNX Runtime (on the GPU of
+the process where onnxruntime has CUDA, else the CPU) with the config's
+preprocessing, flip test and decoding, as ``init_onnx_model``'s.
 ``--out results.json`` writes the metrics (``.pkl``: pickled), ``--dump
 preds.pkl`` writes the predictions (a list of dicts, one per sample, as
 MMPose's ``DumpResults``; ``.json``: JSON), ``--show-dir DIR`` draws them.
@@ -12,6 +16,8 @@ import os
 import pickle
 from typing import Any
 
+import torch
+
 from posekit.commands.print_config import add_cfg_options
 from posekit.commands.train import (add_decoded_cache_argument, add_launcher_arguments,
                                     add_visualization_arguments)
@@ -22,7 +28,8 @@ from posekit.structures import to_numpy, to_plain
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('config', help='config file (.py)')
-    parser.add_argument('checkpoint', help='checkpoint file (.pth)')
+    parser.add_argument('checkpoint', help='checkpoint file (.pth), or an .onnx file of '
+                        'posekit export (its network runs in ONNX Runtime)')
     parser.add_argument('--work-dir', help='where the logs go '
                         '(default: work_dirs/<config name>)')
     parser.add_argument('--out', help='write the metrics to this file (.json or .pkl)')
@@ -52,9 +59,15 @@ def run(args: argparse.Namespace) -> int:
     if args.badcase:
         cfg.default_hooks.badcase.enable = True  # BadCaseAnalysisHook refuses it
     merge_args(cfg, args)
-    cfg.load_from = args.checkpoint
+    onnx_file = args.checkpoint if args.checkpoint.endswith('.onnx') else None
+    if onnx_file and args.precision:
+        raise ValueError(f'--precision {args.precision}: {onnx_file} runs at the precision it '
+                         'was exported with (posekit export --quantize int8 for int8)')
+    cfg.load_from = None if onnx_file else args.checkpoint
     cfg.resume = False
     runner = Runner.from_cfg(cfg)
+    if onnx_file:
+        _run_onnx(runner, cfg, onnx_file)
     if args.precision:
         runner.register_hook(_Optimize(args.precision, cfg), 'HIGHEST')
     if args.dump:
@@ -75,6 +88,42 @@ def _write(path: str, obj: Any) -> None:
         write_json(path, obj, indent=1)
     else:
         write_bytes(path, pickle.dumps(obj))
+
+
+def _run_onnx(runner, cfg, onnx_file: str) -> None:
+    """The runner's model replaced by ``onnx_file`` in ONNX Runtime."""
+    from posekit.apis import init_onnx_model
+    from posekit.engine.hooks import EMAHook
+    if not os.path.isfile(onnx_file):
+        raise FileNotFoundError(f'{onnx_file}: no such file')
+    if (cfg.get('test_cfg') or {}).get('fp16'):
+        raise ValueError('test_cfg.fp16 (autocast) does not apply to an ONNX file: '
+                         f'{onnx_file} runs at the precision it was exported with')
+    device = 'cpu'
+    if runner.device.type == 'cuda':
+        import onnxruntime
+        if 'CUDAExecutionProvider' in onnxruntime.get_available_providers():
+            device = f'cuda:{runner.device.index or 0}'
+    runner.model = _OnnxModel(init_onnx_model(cfg, onnx_file, device=device))
+    # the weights are the file's: a hook that swaps in averaged ones has none
+    dropped = [type(h).__name__ for h in runner.hooks if isinstance(h, EMAHook)]
+    runner.hooks = [h for h in runner.hooks if not isinstance(h, EMAHook)]
+    runner.logger.info('testing %s in ONNX Runtime (%s)%s', onnx_file, device,
+                       f'; not applied: {", ".join(dropped)}' if dropped else '')
+
+
+class _OnnxModel(torch.nn.Module):
+    """An :class:`~posekit.apis.OnnxPoseModel` as the runner's model."""
+
+    def __init__(self, onnx_model) -> None:
+        super().__init__()
+        self.onnx_model = onnx_model
+        self.dataset_meta = onnx_model.dataset_meta
+
+    def val_step(self, data: dict) -> list:
+        return self.onnx_model.test_step(data)
+
+    test_step = val_step
 
 
 class _Optimize(Hook):
