@@ -94,9 +94,9 @@ def bench_posekit(name: str, iters: int, threads: int, onnx: bool,
                   compiled: bool = False) -> dict:
     import torch
     from posekit.apis import inference_topdown, init_model
-    from posekit.apis.optimize import fast_bfloat16, optimize_for_inference, probe_size
-
+    from posekit.apis.optimize import fast_bfloat16, optimize_for_inference
     from posekit.malloc import keep_freed_memory
+    from posekit.models.builder import config_input_size
     torch.set_num_threads(threads)
     keep_freed_memory()   # what optimize_for_inference does; for plain too
     config = str(ROOT / MODELS[name])
@@ -106,7 +106,7 @@ def bench_posekit(name: str, iters: int, threads: int, onnx: bool,
         ckpt = seeded_checkpoint(config, os.path.join(tmp, 'model.pth'))
         model = init_model(config, ckpt, device='cpu')
         out['pytorch'] = time_calls(lambda: inference_topdown(model, img, BOXES), iters)
-        w, h = probe_size(model.cfg)
+        w, h = config_input_size(model.cfg)
         out['gflop'] = network_gflop(model, w, h)
         plain = keypoints(inference_topdown(model, img, BOXES))
         variants = [('fp32', dict(precision='fp32'))]

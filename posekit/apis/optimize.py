@@ -35,6 +35,7 @@ import torch
 import torch.nn as nn
 
 from posekit.malloc import keep_freed_memory
+from posekit.models.builder import config_input_size
 from posekit.models.utils.fuse import fold_batchnorm
 
 PRECISIONS = ('fp32', 'bf16')
@@ -50,7 +51,8 @@ def optimize_for_inference(model: nn.Module, precision: str = 'fp32',
         precision (str): ``'fp32'`` or ``'bf16'``.
         input_size (tuple[int, int], optional): (w, h) of an input image the
             network accepts, for the example forward that finds the
-            conv-BatchNorm pairs; default from ``model.cfg``'s test pipeline.
+            conv-BatchNorm pairs; default from ``model.cfg``'s test pipeline
+            (:func:`~posekit.models.builder.config_input_size`).
         compile (bool): Also ``torch.compile`` the network (see the module
             docstring).
 
@@ -68,7 +70,8 @@ def optimize_for_inference(model: nn.Module, precision: str = 'fp32',
     if device.type == 'cpu':
         keep_freed_memory()
     if type(model).__name__ != 'PoseLifter':   # lifters read keypoints: precision only
-        w, h = input_size or probe_size(model.cfg)
+        # (192, 256): COCO top-down's, for a config that names no size
+        w, h = input_size or config_input_size(getattr(model, 'cfg', None)) or (192, 256)
         # a multiple of 32, every stride's: a bottom-up size that is not one
         # fails later with its own clear error (check_input_size)
         probe = torch.zeros(1, 3, -(-h // 32) * 32, -(-w // 32) * 32, device=device)
@@ -87,19 +90,6 @@ def optimize_for_inference(model: nn.Module, precision: str = 'fp32',
         model.head.forward = _float32(_autocast(model.head.forward, device.type))
     model.inference_precision = precision
     return model
-
-
-def probe_size(cfg) -> tuple[int, int]:
-    """(w, h) of a network input the config's test pipeline makes."""
-    loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
-    for step in (loader.get('dataset') or {}).get('pipeline', []):
-        if step.get('type') in ('TopdownAffine', 'BottomupResize') and step.get('input_size'):
-            return tuple(step['input_size'])
-    codec = cfg.get('codec')
-    codec = codec[0] if isinstance(codec, (list, tuple)) else codec
-    if codec and codec.get('input_size'):
-        return tuple(codec['input_size'])
-    return (192, 256)
 
 
 def fast_bfloat16(device: torch.device) -> bool:

@@ -133,9 +133,10 @@ class _Optimize(Hook):
         self.precision, self.cfg = precision, cfg
 
     def before_test(self, runner) -> None:
-        from posekit.apis.optimize import optimize_for_inference, probe_size
+        from posekit.apis.optimize import optimize_for_inference
+        from posekit.models.builder import config_input_size
         model = getattr(runner.model, 'module', runner.model)   # a DDP wrapper's
-        optimize_for_inference(model, self.precision, input_size=probe_size(self.cfg))
+        optimize_for_inference(model, self.precision, input_size=config_input_size(self.cfg))
         runner.logger.info('model optimized for inference: precision %s',
                            model.inference_precision)
 

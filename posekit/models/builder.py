@@ -147,7 +147,8 @@ def config_input_size(cfg: Mapping | None) -> tuple[int, int] | None:
     """``(w, h)`` of the network input: ``input_size`` of the test (or val)
     pipeline's ``TopdownAffine``, or of its ``BottomupResize`` rounded up
     to multiples of ``size_factor`` (the smallest input it makes), else
-    ``codec['input_size']``; None if none is there."""
+    ``codec['input_size']`` (of the first codec that has one, when
+    ``codec`` is a list); None if none is there."""
     step = _test_transform(cfg, ('TopdownAffine', 'BottomupResize'))
     if step is not None and 'input_size' in step:
         size = _pair(step['input_size'])
@@ -155,9 +156,10 @@ def config_input_size(cfg: Mapping | None) -> tuple[int, int] | None:
             factor = int(step.get('size_factor', DEFAULT_SIZE_FACTOR))
             size = tuple(-(-s // factor) * factor for s in size)
         return size
-    codec = cfg.get('codec') if cfg else None
-    if isinstance(codec, Mapping) and 'input_size' in codec:
-        return _pair(codec['input_size'])
+    codecs = cfg.get('codec') if cfg else None
+    for codec in codecs if isinstance(codecs, (list, tuple)) else [codecs]:
+        if isinstance(codec, Mapping) and 'input_size' in codec:
+            return _pair(codec['input_size'])
     return None
 
 

@@ -187,6 +187,41 @@ def test_quickstart_config_trains_and_evaluates(synthetic_root, tmp_path):
     assert (tmp_path / 'epoch_1.pth').is_file()
 
 
+def _seeded_checkpoint(cfg, path: Path) -> Path:
+    """Seeded weights, batch norms given spread: distinct heatmap peaks per box."""
+    import torch
+    from posekit.registry import MODELS
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_var.uniform_(0.5, 2.0)
+            m.bias.data.normal_(0, 0.2)
+    torch.save(dict(state_dict=model.state_dict()), path)
+    return path
+
+
+def _test_run(config: Path, weights, work: Path, *options) -> tuple[dict, list]:
+    """Metrics and predictions of ``posekit test``."""
+    out, dump = work / 'metrics.json', work / 'preds.pkl'
+    assert main(['test', str(config), str(weights), '--work-dir', str(work), '--out', str(out),
+                 '--dump', str(dump), *options]) == 0
+    return json.loads(out.read_text()), [p['pred_instances']
+                                         for p in pickle.loads(dump.read_bytes())]
+
+
+def _assert_same_predictions(got: list, expected: list) -> None:
+    """Outputs equal up to float32 rounding: the scores (heatmap maxima) to
+    1e-4 of the largest; keypoints where no near tie of a heatmap decides."""
+    assert len(got) == len(expected) == 8
+    scores = np.stack([p['keypoint_scores'] for p in expected])
+    np.testing.assert_allclose(np.stack([p['keypoint_scores'] for p in got]), scores,
+                               rtol=0, atol=1e-4 * scores.max())
+    moved = np.abs(np.stack([p['keypoints'] for p in got])
+                   - np.stack([p['keypoints'] for p in expected])).max(-1)
+    assert (moved < 1e-3).mean() >= 0.9, moved
+
+
 def test_test_runs_an_onnx_file_like_its_checkpoint(tiny_cfg, tmp_path, caplog):
     """``posekit test CONFIG model.onnx``: the exported network in ONNX
     Runtime, the rest (data, flip test, decoding, metrics, dump, pictures)
@@ -194,45 +229,32 @@ def test_test_runs_an_onnx_file_like_its_checkpoint(tiny_cfg, tmp_path, caplog):
     equal to the checkpoint's show that the file ran."""
     pytest.importorskip('onnxruntime')
     pytest.importorskip('onnxscript')
-    import torch
     from posekit.export import export_onnx
-    from posekit.registry import MODELS
     cfg = tiny_cfg()
     cfg.custom_hooks = [dict(type='EMAHook')]   # swaps weights in: not for a file
     config = tmp_path / 'tiny.py'
     cfg.dump(config)
-    # seeded weights, batch norms given spread: distinct heatmap peaks per box
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_var.uniform_(0.5, 2.0)
-            m.bias.data.normal_(0, 0.2)
-    ckpt = tmp_path / 'tiny.pth'
-    torch.save(dict(state_dict=model.state_dict()), ckpt)
+    ckpt = _seeded_checkpoint(cfg, tmp_path / 'tiny.pth')
     onnx_file = export_onnx(str(config), str(ckpt), output=tmp_path / 'tiny.onnx',
                             dynamic_batch=True)
-    runs = {}
-    for name, weights in (('pth', str(ckpt)), ('onnx', onnx_file)):
-        out, dump = tmp_path / f'{name}.json', tmp_path / f'{name}.pkl'
-        with caplog.at_level(logging.INFO, logger='posekit'):
-            assert main(['test', str(config), weights, '--work-dir', str(tmp_path / name),
-                         '--out', str(out), '--dump', str(dump), '--show-dir', 'vis']) == 0
-        runs[name] = json.loads(out.read_text()), pickle.loads(dump.read_bytes())
+    metrics, expected = _test_run(config, ckpt, tmp_path / 'pth')
+    with caplog.at_level(logging.INFO, logger='posekit'):
+        onnx_metrics, got = _test_run(config, onnx_file, tmp_path / 'onnx', '--show-dir', 'vis')
     assert 'in ONNX Runtime (cpu); not applied: EMAHook' in caplog.text
-    (metrics, preds), (ref_metrics, ref_preds) = runs['onnx'], runs['pth']
-    assert set(metrics) == set(ref_metrics) >= {'coco/AP', 'PCK'}
-    assert len(preds) == len(ref_preds) == 8
-    got, expected = ([p['pred_instances'] for p in run] for run in (preds, ref_preds))
-    scores = np.stack([p['keypoint_scores'] for p in expected])
-    # ONNX Runtime's outputs (the scores are heatmap maxima) are PyTorch's
-    # up to float32 rounding; keypoints equal where no near tie decides
-    np.testing.assert_allclose(np.stack([p['keypoint_scores'] for p in got]), scores,
-                               rtol=0, atol=1e-4 * scores.max())
-    moved = np.abs(np.stack([p['keypoints'] for p in got])
-                   - np.stack([p['keypoints'] for p in expected])).max(-1)
-    assert (moved < 1e-3).mean() >= 0.9, moved
+    assert set(onnx_metrics) == set(metrics) >= {'coco/AP', 'PCK'}
+    _assert_same_predictions(got, expected)
     assert len(list((tmp_path / 'onnx').glob('*/vis/*.jpg'))) == 4
+
+
+def test_test_precision_fp32_folds_the_batch_norms(tiny_cfg, tmp_path, run_log):
+    cfg = tiny_cfg()
+    config = tmp_path / 'tiny.py'
+    cfg.dump(config)
+    ckpt = _seeded_checkpoint(cfg, tmp_path / 'tiny.pth')
+    _, expected = _test_run(config, ckpt, tmp_path / 'plain')
+    _, got = _test_run(config, ckpt, tmp_path / 'fp32', '--precision', 'fp32')
+    assert 'model optimized for inference: precision fp32' in run_log.text
+    _assert_same_predictions(got, expected)
 
 
 def test_test_refuses_what_an_onnx_file_cannot_do(tiny_cfg, tmp_path, capsys):
