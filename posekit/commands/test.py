@@ -12,6 +12,7 @@ MMPose's ``DumpResults``; ``.json``: JSON), ``--show-dir DIR`` draws them.
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import pickle
 from typing import Any
@@ -35,7 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--out', help='write the metrics to this file (.json or .pkl)')
     parser.add_argument('--dump', help='write the predictions to this file (.pkl or .json)')
     parser.add_argument('--badcase', action='store_true',
-                        help="MMPose's bad-case analysis (not supported: raises)")
+                        help='draw the instances scoring worst (default_hooks.badcase: the '
+                             "head's loss >= badcase_thr by default) to WORK_DIR/TIMESTAMP/"
+                             'badcase/ with a results.json')
     parser.add_argument('--precision', choices=('fp32', 'bf16'),
                         help='evaluate the model optimized for inference: fp32 (BatchNorms '
                              'folded) or bf16 (autocast); default: the model as trained')
@@ -56,9 +59,10 @@ def run(args: argparse.Namespace) -> int:
         if path and not path.endswith(kinds):
             raise ValueError(f'{path}: use a {" / ".join(kinds)} file')
     cfg = Config.fromfile(args.config)
+    # with --badcase, --show shows the bad cases, not every prediction
+    merge_args(cfg, argparse.Namespace(**{**vars(args), 'show': args.show and not args.badcase}))
     if args.badcase:
-        cfg.default_hooks.badcase.enable = True  # BadCaseAnalysisHook refuses it
-    merge_args(cfg, args)
+        _enable_badcase(cfg, args)
     onnx_file = args.checkpoint if args.checkpoint.endswith('.onnx') else None
     if onnx_file and args.precision:
         raise ValueError(f'--precision {args.precision}: {onnx_file} runs at the precision it '
@@ -88,6 +92,27 @@ def _write(path: str, obj: Any) -> None:
         write_json(path, obj, indent=1)
     else:
         write_bytes(path, pickle.dumps(obj))
+
+
+def _enable_badcase(cfg, args: argparse.Namespace) -> None:
+    """``--badcase`` (MMPose's rules): the hook on, showing with ``--show``;
+    its metric, unless the config names one, the head's loss or (accuracy)
+    the test evaluator."""
+    hooks = cfg.get('default_hooks') or {}
+    if 'badcase' not in hooks:
+        raise ValueError("--badcase needs default_hooks.badcase=dict(type='BadCaseAnalysisHook')"
+                         ' in the config')
+    badcase = hooks['badcase']
+    badcase.update(enable=True, show=args.show, interval=args.interval)
+    if args.show:
+        badcase.wait_time = args.wait_time
+    if not badcase.get('metric'):
+        if badcase.get('metric_type', 'loss') == 'loss':
+            loss = (cfg.model.get('head') or {}).get('loss')
+            if loss is not None:
+                badcase.metric = copy.deepcopy(loss)
+        else:
+            badcase.metric = copy.deepcopy(cfg.test_evaluator)
 
 
 def _run_onnx(runner, cfg, onnx_file: str) -> None:

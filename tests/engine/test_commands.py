@@ -108,7 +108,7 @@ def test_legacy_keys_are_reported(tiny_cfg, caplog):
     ('visualizer.vis_backends', [dict(type='MLflowVisBackend')], 'not registered in VISBACKENDS'),
     ('visualizer.backend', 'matplotlib', 'OpenCV only'),
     ('randomness.sead', 1, 'unexpected keyword argument'),
-    ('default_hooks.badcase.enable', True, 'not supported'),
+    ('default_hooks.badcase.metric_type', 'oks', "metric_type must be 'loss' or"),
     ('model_wrapper_cfg', dict(type='MMFullyShardedDataParallel'), 'not supported'),
 ])
 def test_bad_runtime_keys_raise(tiny_cfg, key, value, error):
@@ -266,3 +266,34 @@ def test_test_refuses_what_an_onnx_file_cannot_do(tiny_cfg, tmp_path, capsys):
     assert main(['test', str(config), str(tmp_path / 'model.onnx'), '--work-dir',
                  str(tmp_path)]) == 1
     assert 'model.onnx: no such file' in capsys.readouterr().err
+
+
+def test_badcase_draws_and_lists_the_instances_scoring_worst(tiny_cfg, tmp_path):
+    """``--badcase``: the head's loss (KeypointMSELoss) between predicted and
+    annotated keypoints, in image pixels, visible keypoints only; each
+    instance scoring >= badcase_thr drawn and listed in results.json."""
+    cfg = tiny_cfg()
+    config = tmp_path / 'tiny.py'
+    cfg.dump(config)
+    ckpt = _seeded_checkpoint(cfg, tmp_path / 'tiny.pth')
+    _, preds = _test_run(config, ckpt, tmp_path / 'plain')
+    dumped = pickle.loads((tmp_path / 'plain' / 'preds.pkl').read_bytes())
+    losses = []   # the mean over all coordinates of the masked squared error
+    for sample in dumped:
+        gt = sample['gt_instances']
+        error = (sample['pred_instances']['keypoints'] - gt['keypoints']) ** 2
+        losses.append(float((error * gt['keypoints_visible'][..., None]).mean()))
+    thr = float(np.median(losses))   # half of the 8 instances are bad
+    _test_run(config, ckpt, tmp_path / 'bad', '--badcase', '--cfg-options',
+              f'default_hooks.badcase.badcase_thr={thr!r}')
+    folder, = (tmp_path / 'bad').glob('*/badcase')
+    listed = json.loads((folder / 'results.json').read_text())
+    bad = sorted(v for v in losses if v >= thr)
+    assert len(listed) == len(bad) >= 4
+    np.testing.assert_allclose(sorted(r['KeypointMSELoss'] for r in listed), bad, rtol=1e-5)
+    pictures = sorted(p.name for p in folder.glob('*.jpg'))
+    assert len(pictures) == len(bad)
+    for record in listed:
+        name = (f"{record['img']}_bbox{record['bbox']}_KeypointMSELoss"
+                f"{round(record['KeypointMSELoss'], 2)}.jpg")
+        assert name in pictures

@@ -279,10 +279,52 @@ def test_dist_sampler_seed_hook_sets_the_epoch():
     assert list(sampler) != order_before
 
 
-def test_badcase_hook_refuses_to_run_but_accepts_its_config():
-    BadCaseAnalysisHook(enable=False, out_dir='badcase', metric_type='loss', badcase_thr=5)
-    with pytest.raises(NotImplementedError, match='not supported'):
-        BadCaseAnalysisHook(enable=True)
+def _badcase_sample(offsets, visible):
+    """One instance, 3 keypoints: the prediction is the truth + ``offsets``."""
+    import numpy as np
+    from posekit.structures import InstanceData, PoseDataSample
+    truth = np.array([[[10., 20.], [30., 40.], [50., 60.]]], np.float32)
+    sample = PoseDataSample(metainfo=dict(img_path='x.jpg'))
+    sample.gt_instances = InstanceData(
+        keypoints=truth, keypoints_visible=np.array([visible], np.float32),
+        bboxes=np.array([[0, 0, 100, 80]], np.float32))
+    sample.pred_instances = InstanceData(keypoints=truth + np.array(offsets, np.float32),
+                                         keypoint_scores=np.ones((1, 3), np.float32))
+    return sample
+
+
+def test_badcase_hook_scores_an_instance_by_loss_or_accuracy():
+    # KeypointMSELoss: mean over the 6 coordinates of the squared pixel error,
+    # the invisible keypoint's masked: (3^2 + 4^2) / 6
+    sample = _badcase_sample([[3, 4], [0, 0], [1, 1]], [1, 1, 0])
+    assert BadCaseAnalysisHook(enable=True).score(None, sample) == pytest.approx(25 / 6)
+    # PCK on the box's longer side (100 px): within 5 px counts
+    sample = _badcase_sample([[3, 0], [0, 6], [0, 0]], [1, 1, 1])
+    hook = BadCaseAnalysisHook(enable=True, metric_type='accuracy',
+                               metric=dict(type='PCKAccuracy', thr=0.05))
+    hook.scorer.dataset_meta = dict(num_keypoints=3)
+    assert hook.score(None, sample) == pytest.approx(2 / 3)
+    assert hook.score(None, sample) == pytest.approx(2 / 3)   # nothing carried over
+    hook.metric_key = 'AUC'
+    with pytest.raises(KeyError, match="metric_key 'AUC' is not among the metrics \\['PCK'\\]"):
+        hook.score(None, sample)
+
+
+def test_badcase_hook_refuses_what_it_cannot_score():
+    # its config is accepted off, as MMPose's default runtime declares it
+    BadCaseAnalysisHook(enable=False, out_dir='badcase', metric_type='accuracy')
+    with pytest.raises(ValueError, match="metric_type='accuracy' needs metric"):
+        BadCaseAnalysisHook(enable=True, metric_type='accuracy')
+    with pytest.raises(ValueError, match="metric_type must be 'loss' or 'accuracy'"):
+        BadCaseAnalysisHook(metric_type='oks')
+    # a head loss that does not take (output, target, weights)
+    with pytest.raises(ValueError, match=r"RLELoss.forward\('pred', 'sigma'"):
+        BadCaseAnalysisHook(enable=True, metric=dict(type='RLELoss'))
+    sample = _badcase_sample([[0, 0]] * 3, [1, 1, 1])
+    sample.gt_instances.keypoints = sample.gt_instances.keypoints[:, :2]
+    with pytest.raises(ValueError, match=r'predicted keypoints \(1, 3, 2\) and ground truth '
+                                         r'\(1, 2, 2\)'):
+        BadCaseAnalysisHook(enable=True).score(None, sample)
 
 
 def test_visualization_hook_draws_all_instances_of_a_test_image(tmp_path, synthetic_root):

@@ -1,5 +1,6 @@
 """Hooks (registered in ``HOOKS``): what MMPose 1.x configs name in
 ``default_hooks`` and ``custom_hooks``."""
+from .badcase_hook import BadCaseAnalysisHook
 from .checkpoint_hook import CheckpointHook
 from .ema_hook import (BaseAveragedModel, EMAHook, ExpMomentumEMA,
                        ExponentialMovingAverage)
@@ -9,7 +10,7 @@ from .mode_switch_hooks import RTMOModeSwitchHook, YOLOXPoseModeSwitchHook
 from .runtime_hooks import (DistSamplerSeedHook, EmptyCacheHook, IterTimerHook,
                             ParamSchedulerHook, PipelineSwitchHook,
                             SyncBuffersHook, SyncNormHook)
-from .visualization_hook import BadCaseAnalysisHook, PoseVisualizationHook
+from .visualization_hook import PoseVisualizationHook
 
 __all__ = [
     'BadCaseAnalysisHook', 'BaseAveragedModel', 'CheckpointHook',

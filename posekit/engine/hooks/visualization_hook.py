@@ -1,4 +1,4 @@
-"""PoseVisualizationHook (draw predictions) and BadCaseAnalysisHook (refused when on).
+"""PoseVisualizationHook: draw predictions during validation and testing.
 
 Pictures are drawn by the run's visualizer (``runner.visualizer``, a
 ``PoseLocalVisualizer`` in MMPose configs) with the dataset's meta colours:
@@ -244,21 +244,3 @@ class PoseVisualizationHook(Hook):
         else:
             visualizer.add_datasample(name, canvas, shown, out_file=out_file, step=step,
                                       **options)
-
-
-@HOOKS.register_module()
-class BadCaseAnalysisHook(Hook):
-    """MMPose's bad-case analysis; posekit accepts its config but does not
-    implement it: ``enable=True`` raises."""
-
-    def __init__(self, enable: bool = False, show: bool = False, wait_time: float = 0.,
-                 interval: int = 50, kpt_thr: float = 0.3, out_dir: str | None = None,
-                 backend_args: dict | None = None, metric_type: str = 'loss',
-                 metric: dict | None = None, metric_key: str = 'PCK',
-                 badcase_thr: float = 5) -> None:
-        if enable:
-            raise NotImplementedError(
-                'BadCaseAnalysisHook(enable=True) is not supported by posekit; '
-                'set default_hooks.badcase.enable=False')
-        if metric_type not in ('loss', 'accuracy'):
-            raise ValueError("BadCaseAnalysisHook: metric_type must be 'loss' or 'accuracy'")
