@@ -222,7 +222,9 @@ class PoseInferencer:
             show (bool): Show each picture in a window (needs a display).
             draw_bbox, draw_heatmap, radius, thickness, kpt_thr,
             skeleton_style, black_background: How pictures are drawn;
-                ``draw_heatmap`` makes the model output heatmaps.
+                ``draw_heatmap`` makes the model output heatmaps;
+                ``skeleton_style='openpose'`` draws COCO (-WholeBody)
+                keypoints in OpenPose's order, colours and limbs.
             return_datasamples (bool): Predictions as the merged
                 :class:`PoseDataSample` instead of a list of dicts.
             batch_size (int, optional): This call's; None: the constructor's.
@@ -249,6 +251,8 @@ class PoseInferencer:
         self._set_output_heatmaps(draw_heatmap)
         draw = bool(vis_out_dir or return_vis or show)
         self.visualizer.radius, self.visualizer.line_width = radius, thickness
+        if draw:   # OpenPose's style has its own keypoint order and colours
+            self.visualizer.set_dataset_meta(self.model.dataset_meta, skeleton_style)
         bar = ProgressBar(count_frames(items), 'inference', enabled=self.show_progress)
         bar_skipped = 0
         videos: dict[str, VideoWriter] = {}

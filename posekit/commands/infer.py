@@ -76,6 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='draw keypoints scoring above this (default 0.3)')
     parser.add_argument('--radius', type=int, default=3, help='keypoint radius (pixels)')
     parser.add_argument('--thickness', type=int, default=1, help='link thickness (pixels)')
+    parser.add_argument('--skeleton-style', default='mmpose', choices=('mmpose', 'openpose'),
+                        help="openpose: COCO (-WholeBody) keypoints drawn as OpenPose's, "
+                             'with a neck and ellipse limbs')
     parser.add_argument('--black-background', action='store_true',
                         help='draw on black instead of the image')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
@@ -125,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         args.inputs, bboxes=args.bboxes, bbox_thr=args.bbox_thr, nms_thr=args.nms_thr,
         vis_out_dir=args.vis_out_dir, pred_out_dir=args.pred_out_dir, show=args.show,
         draw_bbox=args.draw_bbox, draw_heatmap=args.draw_heatmap, radius=args.radius,
-        thickness=args.thickness, kpt_thr=args.kpt_thr,
+        thickness=args.thickness, kpt_thr=args.kpt_thr, skeleton_style=args.skeleton_style,
         black_background=args.black_background))
 
 
@@ -134,6 +137,7 @@ def _run_3d(args: argparse.Namespace) -> int:
     from posekit.config import parse_cfg_options
     for flag, name, why in ((args.draw_heatmap, '--draw-heatmap', 'pictures'),
                             (args.black_background, '--black-background', 'pictures'),
+                            (args.skeleton_style != 'mmpose', '--skeleton-style', 'pictures'),
                             (args.batch_size != 1, '--batch-size', 'runs (one frame at '
                              'a time)')):
         if flag:

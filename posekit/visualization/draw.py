@@ -56,7 +56,8 @@ def color_list(color: Color, count: int, what: str = 'color') -> list[RGB | None
             raise ValueError(f'{what}: unknown colour name {color!r}; use one of '
                              f'{sorted(COLOR_NAMES)} or an RGB triple')
         return [COLOR_NAMES[color]] * count
-    if len(color) and all(isinstance(c, str) or c is None for c in color):
+    if isinstance(color, (list, tuple)) and any(isinstance(c, str) or c is None
+                                                for c in color):   # per item
         if len(color) != count:
             raise ValueError(f'{what}: {len(color)} colours for {count} items')
         return [color_list(c, 1, what)[0] for c in color]
@@ -144,6 +145,40 @@ def draw_links(image: np.ndarray, keypoints: Any, visible: Any,
         line_width (int): Line thickness in pixels.
         kpt_thr (float): Both ends need a score above it.
     """
+    for a, b, rgb in _drawn_links(image, keypoints, visible, links, color, kpt_thr):
+        cv2.line(image, a, b, rgb, max(int(line_width), 1), cv2.LINE_AA)
+    return image
+
+
+def draw_limbs(image: np.ndarray, keypoints: Any, visible: Any,
+               links: Sequence[Sequence[int]], color: Color,
+               line_width: int = 1, kpt_thr: float = 0.3,
+               opacity: float = 0.6) -> np.ndarray:
+    """:func:`draw_links` as OpenPose draws limbs: each a filled ellipse
+    from end to end, ``line_width`` pixels across its half-width,
+    ``opacity`` over the image."""
+    for a, b, rgb in _drawn_links(image, keypoints, visible, links, color, kpt_thr):
+        (xa, ya), (xb, yb) = a, b
+        center = (int((xa + xb) / 2), int((ya + yb) / 2))
+        half_length = int(np.hypot(xa - xb, ya - yb) / 2)
+        angle = int(np.degrees(np.arctan2(ya - yb, xa - xb)))
+        outline = cv2.ellipse2Poly(center, (half_length, max(int(line_width), 1)), angle,
+                                   0, 360, 1)
+        x0, y0 = np.maximum(outline.min(0) - 1, 0)
+        x1, y1 = outline.max(0) + 2
+        roi = image[y0:y1, x0:x1]
+        if roi.size == 0:
+            continue
+        drawn = roi.copy()
+        cv2.fillConvexPoly(drawn, (outline - (x0, y0)).astype(np.int32), rgb, cv2.LINE_AA)
+        cv2.addWeighted(drawn, opacity, roi, 1 - opacity, 0, dst=roi)
+    return image
+
+
+def _drawn_links(image: np.ndarray, keypoints: Any, visible: Any,
+                 links: Sequence[Sequence[int]], color: Color, kpt_thr: float):
+    """(end pixel, end pixel, RGB) of each link to draw: a colour, both ends
+    inside the image and scoring above ``kpt_thr``."""
     kpts = _points(keypoints)
     vis = _visibility(visible, kpts.shape[:2])
     colors = color_list(color, len(links), 'link_color')
@@ -155,9 +190,42 @@ def draw_links(image: np.ndarray, keypoints: Any, visible: Any,
             if rgb is None or max(a, b) >= len(points):
                 continue
             if inside[a] and inside[b] and score[a] > kpt_thr and score[b] > kpt_thr:
-                cv2.line(image, _pixel(points[a]), _pixel(points[b]), rgb,
-                         max(int(line_width), 1), cv2.LINE_AA)
-    return image
+                yield _pixel(points[a]), _pixel(points[b]), rgb
+
+
+# OpenPose's body order from COCO's, the neck (inserted at 17) included:
+# position OPENPOSE_SLOTS[i] takes keypoint COCO_SOURCES[i]; the other
+# positions (0 nose, 5 left shoulder, 11 left hip, 18+ feet, face, hands
+# of COCO-WholeBody) keep theirs
+OPENPOSE_SLOTS = [1, 2, 3, 4, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 17]
+COCO_SOURCES = [17, 6, 8, 10, 7, 9, 12, 14, 16, 13, 15, 2, 1, 4, 3]
+
+
+def to_openpose(keypoints: Any, visible: Any, kpt_thr: float = 0.3
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """COCO (or COCO-WholeBody) keypoints in OpenPose's order, as MMPose's
+    ``skeleton_style='openpose'`` draws them: a neck between the shoulders,
+    visible (1) when both shoulders score above ``kpt_thr``, else 0.
+
+    Args:
+        keypoints (np.ndarray): (N, K, 2), K >= 17 in COCO's body order.
+        visible (np.ndarray, optional): (N, K) visibility or scores.
+
+    Returns:
+        tuple: ``(keypoints (N, K + 1, 2), visible (N, K + 1))``.
+    """
+    kpts = _points(keypoints)
+    if kpts.shape[1] < 17:
+        raise ValueError("skeleton_style='openpose' draws COCO's body keypoints (17, "
+                         f'or more for COCO-WholeBody), got {kpts.shape[1]}')
+    vis = _visibility(visible, kpts.shape[:2])
+    neck = kpts[:, [5, 6]].mean(axis=1)
+    neck_visible = ((vis[:, 5] > kpt_thr) & (vis[:, 6] > kpt_thr)).astype(np.float64)
+    kpts = np.insert(kpts, 17, neck, axis=1)
+    vis = np.insert(vis, 17, neck_visible, axis=1)
+    kpts[:, OPENPOSE_SLOTS] = kpts[:, COCO_SOURCES]
+    vis[:, OPENPOSE_SLOTS] = vis[:, COCO_SOURCES]
+    return kpts, vis
 
 
 def draw_keypoints(image: np.ndarray, keypoints: Any, visible: Any,

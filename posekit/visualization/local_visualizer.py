@@ -23,7 +23,7 @@ Behaviour that differs from MMPose, on purpose:
 - heatmaps are blended with an opacity proportional to the heat, so the
   image is unchanged where the heatmap is zero (see :func:`overlay_heatmap`);
   SimCC x/y label pictures are not drawn;
-- ``backend='matplotlib'`` and ``skeleton_style='openpose'`` raise;
+- ``backend='matplotlib'`` raises;
 - ``alpha`` and ``show_keypoint_weight`` set the keypoints' opacity (as
   MMPose's OpenCV backend does; boxes and links are opaque).
 """
@@ -34,20 +34,41 @@ from typing import Any, Mapping, Sequence
 import cv2
 import numpy as np
 
+from posekit.datasets.metainfo import parse_pose_metainfo
 from posekit.fileio import write_image
 from posekit.registry import VISUALIZERS
 from posekit.structures import to_numpy
-from .draw import (Color, draw_bboxes, draw_box_labels, draw_keypoints, draw_links,
-                   overlay_heatmap)
+from .draw import (Color, color_list, draw_bboxes, draw_box_labels, draw_keypoints, draw_limbs,
+                   draw_links, overlay_heatmap, to_openpose)
 from .visualizer import Visualizer, as_rgb_image
 
 
+# OpenPose's meta file for COCO's keypoints (17) and COCO-WholeBody's (133)
+OPENPOSE_META = {17: 'configs/_base_/datasets/coco_openpose.py',
+                 133: 'configs/_base_/datasets/coco_wholebody_openpose.py'}
+# OpenPose's body limbs: the first links of its meta files, drawn as ellipses;
+# the links after them (feet, face, hands) as lines
+OPENPOSE_LIMBS = 17
+
+
+def _openpose_meta(meta: Mapping) -> dict:
+    """OpenPose's meta for a dataset of COCO's (or COCO-WholeBody's)
+    keypoints, known by their number and the body's names (MMPose goes by
+    the dataset's name, 'coco' or 'coco_wholebody')."""
+    count, names = meta.get('num_keypoints'), meta.get('keypoint_id2name') or {}
+    body = parse_pose_metainfo(dict(from_file='configs/_base_/datasets/coco.py'))
+    if count not in OPENPOSE_META or any(names.get(i) != name for i, name in
+                                         body['keypoint_id2name'].items()):
+        raise ValueError(
+            "skeleton_style='openpose' draws COCO's 17 keypoints or COCO-WholeBody's 133, "
+            f"not the {count} of dataset {meta.get('dataset_name')!r}")
+    return parse_pose_metainfo(dict(from_file=OPENPOSE_META[count]))
+
+
 def _check_style(skeleton_style: str) -> None:
-    if skeleton_style == 'openpose':
-        raise NotImplementedError("skeleton_style='openpose' is not supported by "
-                                  "posekit; use 'mmpose'")
-    if skeleton_style != 'mmpose':
-        raise ValueError(f"skeleton_style must be 'mmpose', got {skeleton_style!r}")
+    if skeleton_style not in ('mmpose', 'openpose'):
+        raise ValueError("skeleton_style must be 'mmpose' or 'openpose', got "
+                         f'{skeleton_style!r}')
 
 
 @VISUALIZERS.register_module()
@@ -107,6 +128,8 @@ class PoseLocalVisualizer(Visualizer):
         (``keypoint_colors``, ``skeleton_links``, ``skeleton_link_colors``
         and an optional ``bbox_color``)."""
         _check_style(skeleton_style)
+        if skeleton_style == 'openpose':
+            dataset_meta = _openpose_meta(dataset_meta or {})
         self.dataset_meta = dict(dataset_meta or {})
         meta = self.dataset_meta
         self.bbox_color = meta.get('bbox_color', self.bbox_color)
@@ -116,18 +139,24 @@ class PoseLocalVisualizer(Visualizer):
 
     # ------------------------------------------------------------ drawing
     def draw_instances(self, image: np.ndarray, instances: Any, kpt_thr: float = 0.3,
-                       draw_bbox: bool = False, show_kpt_idx: bool = False) -> np.ndarray:
+                       draw_bbox: bool = False, show_kpt_idx: bool = False,
+                       skeleton_style: str = 'mmpose') -> np.ndarray:
         """Draw the keypoints, links (and boxes) of an ``InstanceData`` on
-        ``image`` (RGB uint8), in place; returns it."""
+        ``image`` (RGB uint8), in place; returns it. ``skeleton_style=
+        'openpose'``: see :meth:`add_datasample`."""
         if 'keypoints' in instances:
             keypoints = np.asarray(to_numpy(instances.get('transformed_keypoints',
                                                          instances.keypoints)))
             visible = instances.get('keypoints_visible', instances.get('keypoint_scores'))
-            if self.skeleton is not None and len(self.skeleton) and self.link_color is not None:
-                draw_links(image, keypoints, visible, self.skeleton, self.link_color,
-                           self.line_width, kpt_thr)
-            draw_keypoints(image, keypoints, visible, self.kpt_color, self.radius,
-                           kpt_thr, self.alpha, self.show_keypoint_weight, show_kpt_idx)
+            if skeleton_style == 'openpose':
+                self._draw_openpose(image, keypoints, visible, kpt_thr, show_kpt_idx)
+            else:
+                if self.skeleton is not None and len(self.skeleton) \
+                        and self.link_color is not None:
+                    draw_links(image, keypoints, visible, self.skeleton, self.link_color,
+                               self.line_width, kpt_thr)
+                draw_keypoints(image, keypoints, visible, self.kpt_color, self.radius,
+                               kpt_thr, self.alpha, self.show_keypoint_weight, show_kpt_idx)
         if draw_bbox and 'bboxes' in instances:
             bboxes = np.asarray(to_numpy(instances.bboxes)).reshape(-1, 4)
             draw_bboxes(image, bboxes, self.bbox_color, self.line_width)
@@ -138,8 +167,31 @@ class PoseLocalVisualizer(Visualizer):
                 draw_box_labels(image, bboxes, texts, self.bbox_color, self.text_color)
         return image
 
+    def _draw_openpose(self, image: np.ndarray, keypoints: np.ndarray, visible: Any,
+                       kpt_thr: float, show_kpt_idx: bool) -> None:
+        """OpenPose's picture (MMPose's ``skeleton_style='openpose'``): the
+        keypoints in its order with a neck, body limbs as translucent
+        ellipses, other links as 2-pixel lines, keypoints after the body
+        (COCO-WholeBody's) at half the radius; black keypoints not drawn."""
+        keypoints, visible = to_openpose(keypoints, visible, kpt_thr)
+        count = keypoints.shape[1]
+        links = list(self.skeleton or ())
+        if links and self.link_color is not None:
+            colors = color_list(self.link_color, len(links), 'link_color')
+            limbs = OPENPOSE_LIMBS
+            draw_limbs(image, keypoints, visible, links[:limbs], colors[:limbs],
+                       self.line_width, kpt_thr)
+            draw_links(image, keypoints, visible, links[limbs:], colors[limbs:], 2, kpt_thr)
+        colors = [None if c is None or sum(c) == 0 else c
+                  for c in color_list(self.kpt_color, count, 'kpt_color')]
+        body = OPENPOSE_LIMBS + 1   # keypoints of the body, the neck included
+        for part, radius in ((slice(0, body), self.radius),
+                             (slice(body, count), max(self.radius // 2, 1))):
+            draw_keypoints(image, keypoints[:, part], visible[:, part], colors[part], radius,
+                           kpt_thr, self.alpha, self.show_keypoint_weight, show_kpt_idx)
+
     def _panel(self, image: np.ndarray, instances: Any, fields: Any, kpt_thr: float,
-               draw_bbox: bool, show_kpt_idx: bool) -> tuple | None:
+               draw_bbox: bool, show_kpt_idx: bool, skeleton_style: str) -> tuple | None:
         """(drawn picture, heatmap picture or None), or None: nothing to show."""
         heat = None
         if fields is not None and 'heatmaps' in fields:
@@ -148,7 +200,8 @@ class PoseLocalVisualizer(Visualizer):
             return None
         drawn = image.copy()
         if instances is not None:
-            self.draw_instances(drawn, instances, kpt_thr, draw_bbox, show_kpt_idx)
+            self.draw_instances(drawn, instances, kpt_thr, draw_bbox, show_kpt_idx,
+                                skeleton_style)
         return drawn, heat
 
     def draw_datasample(self, image: np.ndarray, data_sample: Any,
@@ -171,7 +224,8 @@ class PoseLocalVisualizer(Visualizer):
             if wanted:
                 fields = data_sample.get(f'{prefix}_fields') if draw_heatmap else None
                 panels.append(self._panel(image, data_sample.get(f'{prefix}_instances'),
-                                          fields, kpt_thr, draw_bbox, show_kpt_idx))
+                                          fields, kpt_thr, draw_bbox, show_kpt_idx,
+                                          skeleton_style))
         panels = [p for p in panels if p is not None]
         if not panels:
             return image
@@ -205,7 +259,9 @@ class PoseLocalVisualizer(Visualizer):
             draw_heatmap (bool): Stack the heatmap picture below.
             draw_bbox (bool): Draw the instances' boxes.
             show_kpt_idx (bool): Write keypoint indices.
-            skeleton_style (str): Only 'mmpose'.
+            skeleton_style (str): 'mmpose', or 'openpose' for COCO and
+                COCO-WholeBody keypoints (after ``set_dataset_meta(meta,
+                'openpose')``): OpenPose's order, colours and limbs.
             show (bool): Show in a window (needs a display).
             wait_time (float): Seconds to show; 0 waits for a key.
             out_file (str, optional): Write the picture there (BGR file).

@@ -24,7 +24,8 @@ Differences from MMPose, on purpose:
   white ``S x S`` panel;
 - joints and links need scores above ``kpt_thr`` (MMPose: joints at or
   above), as :class:`PoseLocalVisualizer` draws them;
-- ``skeleton_style='openpose'`` raises, as in :class:`PoseLocalVisualizer`.
+- ``skeleton_style='openpose'`` raises (the 2D pictures of
+  :class:`PoseLocalVisualizer` have it).
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from posekit.registry import VISUALIZERS
 from posekit.structures import to_numpy
 from posekit.structures.keypoint.definitions import convert_keypoint_definition
 from .draw import Color, draw_bboxes, draw_keypoints, draw_links
-from .local_visualizer import PoseLocalVisualizer, _check_style
+from .local_visualizer import PoseLocalVisualizer
 from .visualizer import as_rgb_image
 
 WHITE = (255, 255, 255)
@@ -275,7 +276,9 @@ class Pose3dLocalVisualizer(PoseLocalVisualizer):
         Returns:
             np.ndarray: (S, W' + P * S, 3) uint8 RGB, P 3D panels, S = max(H, W).
         """
-        _check_style(skeleton_style)
+        if skeleton_style != 'mmpose':
+            raise ValueError("Pose3dLocalVisualizer: skeleton_style must be 'mmpose', got "
+                             f'{skeleton_style!r}')
         image = as_rgb_image(image)
         size = max(image.shape[:2])
         scores_2d = None

@@ -158,6 +158,31 @@ def test_pictures_are_drawn_where_the_keypoints_are(inferencer, constant_model, 
     assert not changed[300:, 500:].any()
 
 
+def test_openpose_skeleton_style(inferencer, constant_model, tmp_path):
+    """Every keypoint sits on the crop corner: the last drawn, OpenPose's
+    18th (the left ear), colours it; MMPose's style ends with COCO's 17th
+    (the right ankle). ``posekit infer --skeleton-style openpose`` writes
+    the same picture."""
+    from posekit.datasets.metainfo import parse_pose_metainfo
+    dets = tmp_path / 'dets.json'
+    dets.write_text(json.dumps(_detections(BOXES[:1], [1.0])))
+    x, y = np.round(constant_model.crop_corner(BOXES[0])).astype(int)
+    pictures = {}
+    for style, meta in (('openpose', 'coco_openpose.py'), ('mmpose', 'coco.py')):
+        [result] = inferencer(str(IMAGE), bboxes=dets, return_vis=True, radius=4, kpt_thr=0.0,
+                              skeleton_style=style)
+        colors = parse_pose_metainfo(dict(from_file=f'configs/_base_/datasets/{meta}'))
+        pictures[style] = result['visualization']
+        np.testing.assert_array_equal(pictures[style][y, x], colors['keypoint_colors'][-1])
+    assert main(['infer', str(IMAGE), '--pose2d', constant_model.config, '--pose2d-weights',
+                 constant_model.checkpoint, '--bboxes', str(dets), '--radius', '4',
+                 '--kpt-thr', '0', '--skeleton-style', 'openpose', '--vis-out-dir',
+                 str(tmp_path / 'vis'), '--no-progress']) == 0
+    written = cv2.imread(str(tmp_path / 'vis' / IMAGE.name))
+    bgr = cv2.cvtColor(pictures['openpose'], cv2.COLOR_RGB2BGR)
+    np.testing.assert_array_equal(written, cv2.imdecode(cv2.imencode('.jpg', bgr)[1], 1))
+
+
 def test_draw_heatmap_stacks_the_overlay(inferencer, constant_model):
     [result] = inferencer(str(IMAGE), draw_heatmap=True, return_vis=True)
     assert result['visualization'].shape == (2 * 392, 640, 3)

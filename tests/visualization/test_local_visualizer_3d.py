@@ -135,6 +135,6 @@ def test_gt_without_3d_keys_raises(tmp_path):
 
 
 def test_openpose_style_raises():
-    with pytest.raises(NotImplementedError, match='openpose'):
+    with pytest.raises(ValueError, match="skeleton_style must be 'mmpose', got 'openpose'"):
         _vis().add_datasample('a', np.zeros((H, W, 3), np.uint8), _sample(SEGMENT),
                               skeleton_style='openpose')

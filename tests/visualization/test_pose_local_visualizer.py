@@ -159,13 +159,82 @@ def test_bad_arguments_raise(kwargs, error, match):
         VISUALIZERS.build(dict(type='PoseLocalVisualizer', **kwargs))
 
 
-def test_openpose_style_is_refused(meta):
+def test_to_openpose_orders_coco_keypoints_and_adds_a_neck():
+    from posekit.visualization.draw import to_openpose
+    kpts = np.arange(17 * 2, dtype=np.float32).reshape(1, 17, 2)   # keypoint i at (2i, 2i + 1)
+    scores = np.full((1, 17), 0.9, np.float32)
+    scores[0, 6] = 0.2   # right shoulder below kpt_thr: no neck
+    out, vis = to_openpose(kpts, scores, kpt_thr=0.3)
+    assert out.shape == (1, 18, 2) and vis.shape == (1, 18)
+    # OpenPose's order: nose, neck, right arm, left arm, right leg, left leg,
+    # right eye, left eye, right ear, left ear (COCO ids; 17 = the neck)
+    order = [0, 17, 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 4, 3]
+    neck = (kpts[0, 5] + kpts[0, 6]) / 2
+    expected = np.concatenate([kpts[0], neck[None]])[order]
+    np.testing.assert_array_equal(out[0], expected)
+    assert vis[0, 1] == 0 and vis[0, 2] == pytest.approx(0.2)
+    _, vis = to_openpose(kpts, np.ones((1, 17)), kpt_thr=0.3)
+    assert vis[0, 1] == 1
+    with pytest.raises(ValueError, match='COCO'):
+        to_openpose(np.zeros((1, 16, 2)), None)
+
+
+def test_openpose_style_draws_limbs_as_ellipses(meta):
+    vis = PoseLocalVisualizer(radius=3, line_width=4)
+    vis.set_dataset_meta(meta, skeleton_style='openpose')
+    assert vis.dataset_meta['dataset_name'] == 'coco_openpose'
+    assert len(vis.kpt_color) == 18 and len(vis.skeleton) == 17
+    # a T-pose on black: shoulders at x 80 / 120, y 50; hips at y 120
+    kpts = np.zeros((1, 17, 2), np.float32)
+    kpts[0, :5] = [100, 30]
+    kpts[0, 5:11] = [[120, 50], [80, 50], [150, 50], [50, 50], [180, 50], [20, 50]]
+    kpts[0, 11:] = [[112, 120], [88, 120], [112, 160], [88, 160], [112, 190], [88, 190]]
+    s = PoseDataSample()
+    s.pred_instances = InstanceData(keypoints=kpts, keypoint_scores=np.ones((1, 17)))
+    out = vis.add_datasample('x', np.zeros((200, 200, 3), np.uint8), s, draw_gt=False,
+                             skeleton_style='openpose')
+    # the neck (100, 50), OpenPose's keypoint 1, in its colour
+    np.testing.assert_array_equal(out[50, 100], vis.kpt_color[1])
+    # mid-way along link 0 (neck to right shoulder, x 80..100): the link's
+    # colour at opacity 0.6 over black, 4 px across either side
+    for y in (47, 50, 53):
+        np.testing.assert_allclose(out[y, 90], 0.6 * vis.link_color[0], atol=1)
+    assert not out[44, 90].any() and not out[56, 90].any()
+    # the same pose in MMPose's style: no neck, a shoulder-to-shoulder line
+    plain = PoseLocalVisualizer(radius=3, line_width=4)
+    plain.set_dataset_meta(meta)
+    drawn = plain.add_datasample('x', np.zeros((200, 200, 3), np.uint8), s, draw_gt=False)
+    assert (drawn[50, 100] != vis.kpt_color[1]).any() and drawn[50, 100].any()
+
+
+def test_openpose_style_of_coco_wholebody_leaves_out_the_feet():
+    """COCO-WholeBody: OpenPose's meta of 134 keypoints, whose feet are
+    black (not drawn); face and hand points at half the radius."""
+    wholebody = parse_pose_metainfo(dict(from_file=str(
+        ROOT / 'configs/_base_/datasets/coco_wholebody.py')))
+    vis = PoseLocalVisualizer(radius=4)
+    vis.set_dataset_meta(wholebody, skeleton_style='openpose')
+    assert len(vis.kpt_color) == 134
+    kpts = np.full((1, 133, 2), 10.0)   # all but one out of the way, top left
+    kpts[0, 17] = [100, 100]   # COCO-WholeBody's first foot keypoint (left big toe)
+    kpts[0, 40] = [150, 150]   # a face keypoint
+    s = PoseDataSample()
+    s.pred_instances = InstanceData(keypoints=kpts, keypoint_scores=np.ones((1, 133)))
+    out = vis.add_datasample('x', np.zeros((200, 200, 3), np.uint8), s, draw_gt=False,
+                             skeleton_style='openpose')
+    assert not out[95:106, 95:106].any()
+    drawn = np.argwhere(out[140:161, 140:161].any(-1))
+    # radius 2 (+1 pixel of anti-aliasing), not 4
+    assert drawn.min() >= 10 - 3 and drawn.max() <= 10 + 3
+
+
+def test_openpose_style_needs_coco_keypoints(meta):
     vis = PoseLocalVisualizer()
-    with pytest.raises(NotImplementedError, match='openpose'):
-        vis.set_dataset_meta(meta, skeleton_style='openpose')
-    with pytest.raises(NotImplementedError, match='openpose'):
-        vis.add_datasample('x', np.zeros((4, 4, 3), np.uint8), PoseDataSample(),
-                           skeleton_style='openpose')
+    mpii = parse_pose_metainfo(dict(from_file=str(ROOT / 'configs/_base_/datasets/mpii.py')))
+    with pytest.raises(ValueError, match="COCO-WholeBody's 133, not the 16 of dataset 'mpii'"):
+        vis.set_dataset_meta(mpii, skeleton_style='openpose')
+    with pytest.raises(ValueError, match="'mmpose' or 'openpose', got 'mmcv'"):
+        vis.set_dataset_meta(meta, skeleton_style='mmcv')
 
 
 def test_meta_of_another_size_is_a_clear_error(meta):
