@@ -136,8 +136,8 @@ def test_param_scheduler_hook_steps_by_kind():
         by_epoch, need_val_args = True, True
         seen: list = []
 
-        def step(self, metrics):
-            self.seen.append(metrics['PCK'])
+        def step(self, metrics=None):   # MMEngine's protocol: None = an epoch ended
+            self.seen.append(None if metrics is None else metrics['PCK'])
 
     plateau = NeedsMetrics()
     runner = SimpleNamespace(param_schedulers=schedulers + [plateau])
@@ -150,9 +150,9 @@ def test_param_scheduler_hook_steps_by_kind():
         hook.after_train_epoch(runner)
         hook.after_val_epoch(runner, dict(PCK=0.5 + epoch))
     assert used == pytest.approx([0.25, 0.5, 0.075, 0.1], rel=1e-12)
-    assert plateau.seen == [0.5, 1.5]
+    assert plateau.seen == [None, 0.5, None, 1.5]
     hook.after_val_epoch(runner, {})          # no metrics: nothing steps
-    assert plateau.seen == [0.5, 1.5]
+    assert plateau.seen == [None, 0.5, None, 1.5]
 
 
 class _Run:

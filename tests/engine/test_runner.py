@@ -329,3 +329,30 @@ def test_channels_last_training(tiny_cfg):
     assert (a - b).abs().max() <= 1e-4 * b.abs().max()
     with pytest.raises(TypeError, match='channels_last must be True or False'):
         Runner.from_cfg(tiny_cfg('bad', **{'+channels_last': 'yes'}))
+
+
+def test_reduce_on_plateau_in_a_run_and_after_a_resume(tiny_cfg):
+    """ReduceOnPlateauLR on the validation's coco/AP: with an absolute
+    threshold of 10 nothing beats the first AP, so every later judged
+    validation halves the lr (patience 0). Its window ends, as MMEngine
+    builds it, at max_epochs (4): the validations after epochs 1-3 are
+    judged, the last one not. A run stopped in epoch 2 and resumed ends
+    with the same lr and scheduler state."""
+    plateau = {'param_scheduler': [dict(type='ReduceOnPlateauLR', monitor='coco/AP',
+                                        rule='greater', threshold=10, threshold_rule='abs',
+                                        patience=0, factor=0.5)],
+               'train_cfg.max_epochs': 4}
+    runner = Runner.from_cfg(tiny_cfg('a', **plateau))
+    runner.train()
+    lr = runner.optim_wrapper.optimizer.param_groups[0]['lr']
+    assert lr == pytest.approx(1e-3 * 0.25)
+    state = runner.param_schedulers[0].state_dict()
+    assert (state['end'], state['last_step'], state['_global_step']) == (4, 2, 4)
+    cfg = tiny_cfg('b', **plateau)
+    cfg.custom_hooks = list(cfg.custom_hooks) + [_Crash()]   # in epoch 2
+    with pytest.raises(KeyboardInterrupt):
+        Runner.from_cfg(cfg).train()
+    resumed = Runner.from_cfg(tiny_cfg('b', resume=True, **plateau))
+    resumed.train()
+    assert resumed.optim_wrapper.optimizer.param_groups[0]['lr'] == lr
+    assert resumed.param_schedulers[0].state_dict() == state

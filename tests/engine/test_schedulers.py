@@ -221,8 +221,13 @@ def test_errors():
         LinearLR(wrapper, start_factor=2.)
     with pytest.raises(ValueError, match='not both'):
         CosineAnnealingLR(wrapper, eta_min=0., eta_min_ratio=0.1)
-    with pytest.raises(NotImplementedError, match='ReduceOnPlateau'):
-        build_param_schedulers(wrapper, dict(type='ReduceOnPlateauLR'))
+    with pytest.raises(ValueError, match='by_epoch must be True'):
+        build_param_schedulers(wrapper, dict(type='ReduceOnPlateauLR', monitor='PCK',
+                                             convert_to_iter_based=True), 10)
+    with pytest.raises(ValueError, match='factor must be < 1'):
+        build_param_schedulers(wrapper, dict(type='ReduceOnPlateauLR', factor=1.0))
+    with pytest.raises(ValueError, match="rule must be 'less' or 'greater'"):
+        build_param_schedulers(wrapper, dict(type='ReduceOnPlateauLR', rule='max'))
     with pytest.raises(RegistryError, match='MultiStepLR'):
         build_param_schedulers(wrapper, dict(type='MultiStepLr', milestones=[1]))
     with pytest.raises(ValueError, match='neither momentum nor betas'):
@@ -239,7 +244,7 @@ REQUIRED = {'Step': dict(step_size=2), 'MultiStep': dict(milestones=[2]),
                                   eta_min=0.),
             'OneCycle': dict(eta_max=0.2, total_steps=12)}
 SCHEDULERS = [name for name in PARAM_SCHEDULERS.keys()
-              if not name.startswith('ReduceOnPlateau')]
+              if not name.startswith('ReduceOnPlateau')]   # metric-driven: below
 
 
 @pytest.mark.parametrize('name', SCHEDULERS)
@@ -358,3 +363,71 @@ def test_rtmo_s_schedule_shape():
         assert lrs[i] == pytest.approx([cosine(v, i - 1124, 1200) for v in v1], rel=1e-9)
     end = [cosine(v, 1195, 1200) for v in v1]
     assert lrs[2320] == lrs[2399] == pytest.approx(end, rel=1e-9)
+
+
+# ReduceOnPlateau: validation metrics, after every epoch; PyTorch's
+# ReduceLROnPlateau (the same rules) is the reference
+PLATEAU_METRICS = [1.0, 0.9, 0.91, 0.9, 0.95, 0.85, 0.86, 0.87, 0.849, 0.9, 0.9, 0.9]
+
+
+@pytest.mark.parametrize('options', [
+    dict(rule='less', patience=1),
+    dict(rule='less', patience=0, threshold=0.05, threshold_rule='abs', cooldown=2),
+    dict(rule='greater', patience=1, factor=0.5, min_value=0.02),
+    dict(rule='greater', patience=2, threshold=0.1, threshold_rule='rel'),
+])
+def test_reduce_on_plateau_follows_pytorchs_rules(options):
+    wrapper = make_wrapper((0.1, 0.05))
+    sched = build_param_schedulers(wrapper, dict(type='ReduceOnPlateauLR', monitor='PCK',
+                                                 **options))[0]
+    torch_options = dict(mode={'less': 'min', 'greater': 'max'}[options['rule']],
+                         patience=options['patience'], factor=options.get('factor', 0.1),
+                         threshold=options.get('threshold', 1e-4),
+                         threshold_mode=options.get('threshold_rule', 'rel'),
+                         cooldown=options.get('cooldown', 0),
+                         min_lr=options.get('min_value', 0.))
+    reference = make_wrapper((0.1, 0.05)).optimizer
+    torch_sched = torch.optim.lr_scheduler.ReduceLROnPlateau(reference, **torch_options)
+    ours, theirs = [], []
+    for value in PLATEAU_METRICS:
+        step_epoch_schedulers([sched])   # a training epoch: counted only
+        sched.step({'PCK': value, 'AUC': 0.5})
+        torch_sched.step(value)
+        ours.append([g['lr'] for g in wrapper.optimizer.param_groups])
+        theirs.append([g['lr'] for g in reference.param_groups])
+    assert ours == theirs
+    assert len({lr for lr, _ in ours}) > 1   # it did reduce
+
+
+def test_reduce_on_plateau_window_counts_training_epochs():
+    """begin=2: the validations after epochs 1 and 2 are not judged; the
+    window counts epochs, not validations (one every 2 epochs here)."""
+    wrapper = make_wrapper()
+    sched = build_param_schedulers(wrapper, dict(
+        type='ReduceOnPlateauLR', monitor='loss', patience=0, begin=2))[0]
+    lrs = []
+    for epoch in range(1, 9):
+        step_epoch_schedulers([sched])
+        if epoch % 2 == 0:
+            sched.step({'loss': 1.0})   # never better than the first judged
+        lrs.append(wrapper.optimizer.param_groups[0]['lr'])
+    # judged after epochs 2 (sets the best), 4, 6, 8 (worse: x0.1 each)
+    assert lrs == pytest.approx([0.1, 0.1, 0.1, 0.01, 0.01, 0.001, 0.001, 0.0001])
+    with pytest.raises(KeyError, match="monitor 'loss' is not among the validation metrics "
+                                       "\\['PCK'\\]"):
+        sched.step({'PCK': 1.0})
+
+
+def test_reduce_on_plateau_momentum_of_adam_is_beta1():
+    wrapper = make_wrapper(opt=torch.optim.Adam, betas=(0.9, 0.999))
+    sched = build_param_schedulers(wrapper, dict(
+        type='ReduceOnPlateauMomentum', monitor='loss', patience=0, factor=0.5))[0]
+    for value in (1.0, 2.0):
+        step_epoch_schedulers([sched])
+        sched.step({'loss': value})
+    assert wrapper.optimizer.param_groups[0]['betas'] == (0.45, 0.999)
+    # the state is plain data: it survives a weights_only checkpoint
+    buffer = io.BytesIO()
+    torch.save(sched.state_dict(), buffer)
+    buffer.seek(0)
+    assert torch.load(buffer, weights_only=True) == sched.state_dict()

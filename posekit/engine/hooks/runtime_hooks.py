@@ -8,6 +8,7 @@ from typing import Any, Mapping, Sequence
 import torch
 
 from posekit.registry import HOOKS
+from ..schedulers import step_epoch_schedulers, step_iter_schedulers
 from ..dataloader import unwrap_dataset
 from ..dist import all_reduce_mean, is_distributed, unwrap_model
 from ..loops import EpochBasedTrainLoop
@@ -58,26 +59,23 @@ class IterTimerHook(Hook):
 @HOOKS.register_module()
 class ParamSchedulerHook(Hook):
     """Steps the parameter schedulers: iteration-based ones after every
-    training iteration, epoch-based ones after every epoch, and those that
-    need metrics (``need_val_args``) after every validation."""
+    training iteration, epoch-based ones after every epoch (those that need
+    metrics, ``need_val_args``, only count it then), and those that need
+    metrics with the metrics of every validation (MMEngine's order)."""
 
     priority = 'LOW'
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        for scheduler in runner.param_schedulers or ():
-            if not scheduler.by_epoch and not getattr(scheduler, 'need_val_args', False):
-                scheduler.step()
+        step_iter_schedulers(runner.param_schedulers or ())
 
     def after_train_epoch(self, runner):
-        for scheduler in runner.param_schedulers or ():
-            if scheduler.by_epoch and not getattr(scheduler, 'need_val_args', False):
-                scheduler.step()
+        step_epoch_schedulers(runner.param_schedulers or ())
 
     def after_val_epoch(self, runner, metrics=None):
         if not metrics:
             return
         for scheduler in runner.param_schedulers or ():
-            if getattr(scheduler, 'need_val_args', False):
+            if scheduler.by_epoch and getattr(scheduler, 'need_val_args', False):
                 scheduler.step(metrics)
 
 

@@ -12,7 +12,8 @@ from .named import (ConstantLR, ConstantMomentum, CosineAnnealingLR,
                     CosineRestartMomentum, ExponentialLR, ExponentialMomentum,
                     LinearLR, LinearMomentum, MultiStepLR, MultiStepMomentum,
                     OneCycleLR, PolyLR, PolyMomentum, QuadraticWarmupLR,
-                    QuadraticWarmupMomentum, StepLR, StepMomentum)
+                    QuadraticWarmupMomentum, ReduceOnPlateauLR,
+                    ReduceOnPlateauMomentum, StepLR, StepMomentum)
 from .param_schedulers import (ConstantParamScheduler,
                                CosineAnnealingParamScheduler,
                                CosineRestartParamScheduler,
@@ -20,7 +21,7 @@ from .param_schedulers import (ConstantParamScheduler,
                                MultiStepParamScheduler, OneCycleParamScheduler,
                                PolyParamScheduler,
                                QuadraticWarmupParamScheduler,
-                               StepParamScheduler)
+                               ReduceOnPlateauParamScheduler, StepParamScheduler)
 
 __all__ = [
     'INF', 'ParamScheduler', 'build_param_schedulers', 'step_epoch_schedulers',
@@ -29,11 +30,13 @@ __all__ = [
     'CosineRestartParamScheduler', 'ExponentialParamScheduler',
     'LinearParamScheduler', 'MultiStepParamScheduler',
     'OneCycleParamScheduler', 'PolyParamScheduler',
-    'QuadraticWarmupParamScheduler', 'StepParamScheduler',
+    'QuadraticWarmupParamScheduler', 'ReduceOnPlateauParamScheduler',
+    'StepParamScheduler',
     'ConstantLR', 'CosineAnnealingLR', 'CosineRestartLR', 'ExponentialLR',
     'LinearLR', 'MultiStepLR', 'OneCycleLR', 'PolyLR', 'QuadraticWarmupLR',
-    'StepLR',
+    'ReduceOnPlateauLR', 'StepLR',
     'ConstantMomentum', 'CosineAnnealingMomentum', 'CosineRestartMomentum',
     'ExponentialMomentum', 'LinearMomentum', 'MultiStepMomentum',
-    'PolyMomentum', 'QuadraticWarmupMomentum', 'StepMomentum',
+    'PolyMomentum', 'QuadraticWarmupMomentum', 'ReduceOnPlateauMomentum',
+    'StepMomentum',
 ]

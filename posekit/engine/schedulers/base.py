@@ -149,6 +149,10 @@ class ParamScheduler:
                 if self.verbose:
                     logger.info('%s: %s of group %d set to %.4e',
                                 type(self).__name__, self.param_name, i, value)
+        self._end_step()
+
+    def _end_step(self) -> None:
+        """Record the values; Adam-like momentum goes back into ``betas``."""
         self._last_value = self._current()
         if self.use_betas:
             for group in self.optimizer.param_groups:

@@ -6,7 +6,6 @@ schedule ``momentum`` (SGD, RMSprop) or ``betas[0]`` (Adam family).
 """
 from __future__ import annotations
 
-from typing import Any
 
 from posekit.registry import PARAM_SCHEDULERS
 
@@ -17,7 +16,7 @@ from .param_schedulers import (ConstantParamScheduler,
                                MultiStepParamScheduler, OneCycleParamScheduler,
                                PolyParamScheduler,
                                QuadraticWarmupParamScheduler,
-                               StepParamScheduler)
+                               ReduceOnPlateauParamScheduler, StepParamScheduler)
 
 # Learning rate -------------------------------------------------------------
 
@@ -120,16 +119,14 @@ class QuadraticWarmupMomentum(QuadraticWarmupParamScheduler):
     fixed_param_name = 'momentum'
 
 
-# Not supported -------------------------------------------------------------
+# Metric-driven --------------------------------------------------------------
 
 
-def _reduce_on_plateau(*args: Any, **kwargs: Any) -> None:
-    raise NotImplementedError(
-        'ReduceOnPlateau schedulers are not supported by posekit (they need '
-        'validation metrics inside the schedule; no MMPose config uses them). '
-        'Use a fixed schedule such as MultiStepLR or CosineAnnealingLR.')
+@PARAM_SCHEDULERS.register_module()
+class ReduceOnPlateauLR(ReduceOnPlateauParamScheduler):
+    fixed_param_name = 'lr'
 
 
-for _name in ('ReduceOnPlateauParamScheduler', 'ReduceOnPlateauLR',
-              'ReduceOnPlateauMomentum'):
-    PARAM_SCHEDULERS.register_module(name=_name, module=_reduce_on_plateau)
+@PARAM_SCHEDULERS.register_module()
+class ReduceOnPlateauMomentum(ReduceOnPlateauParamScheduler):
+    fixed_param_name = 'momentum'

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 from posekit.registry import PARAM_SCHEDULERS
 
-from .base import INF, ParamScheduler
+from .base import INF, ParamScheduler, logger
 
 
 @PARAM_SCHEDULERS.register_module()
@@ -355,3 +355,109 @@ def _one_cycle_phases(total: int, pct_start: float, three_phase: bool) -> list:
                 (float(2 * pct_start * total) - 2, 'max_lr', 'initial_lr'),
                 (total - 1, 'initial_lr', 'min_lr')]
     return [(up, 'initial_lr', 'max_lr'), (total - 1, 'max_lr', 'min_lr')]
+
+
+@PARAM_SCHEDULERS.register_module()
+class ReduceOnPlateauParamScheduler(ParamScheduler):
+    """Multiply by ``factor`` when the validation metric ``monitor`` has not
+    improved for more than ``patience`` validations (MMEngine's, after
+    PyTorch's ``ReduceLROnPlateau``).
+
+    Driven by metrics (``need_val_args``): after every training epoch
+    :meth:`step` without metrics only counts the epoch (``begin`` / ``end``
+    are training epochs); after every validation ``step(metrics)`` judges
+    ``metrics[monitor]`` when the epoch count is in the window. A value is
+    better than the best so far when it beats it by ``threshold``: relative
+    (``best * (1 -/+ threshold)``) or absolute (``best -/+ threshold``),
+    below for ``rule='less'``, above for ``'greater'``. After a reduction
+    ``cooldown`` validations pass without counting. Values never go below
+    ``min_value``, and a change smaller than ``eps`` is not made.
+
+    Args:
+        monitor (str): The metric's name, e.g. ``'coco/AP'``.
+        rule (str): ``'less'`` or ``'greater'``: which way is better.
+        factor (float): Multiplier, < 1.
+        patience (int): Validations without improvement that are tolerated.
+        threshold (float): Margin of a significant improvement.
+        threshold_rule (str): ``'rel'`` or ``'abs'``.
+        cooldown (int): Validations to wait after a reduction.
+        min_value (float or list[float]): Lower bound (per group).
+        eps (float): Smallest change made.
+    """
+
+    need_val_args = True
+
+    def __init__(self, optimizer: Any, param_name: str | None = None, *,
+                 monitor: str = 'loss', rule: str = 'less', factor: float = 0.1,
+                 patience: int = 10, threshold: float = 1e-4,
+                 threshold_rule: str = 'rel', cooldown: int = 0,
+                 min_value: float | Sequence[float] = 0., eps: float = 1e-8,
+                 by_epoch: bool = True, **window: Any) -> None:
+        name = type(self).__name__
+        if not by_epoch:
+            raise ValueError(f'{name} steps after validations: by_epoch must be True '
+                             '(and convert_to_iter_based False)')
+        if not factor < 1.0:
+            raise ValueError(f'{name}: factor must be < 1, got {factor}')
+        if rule not in ('less', 'greater'):
+            raise ValueError(f"{name}: rule must be 'less' or 'greater', got {rule!r}")
+        if threshold_rule not in ('rel', 'abs'):
+            raise ValueError(f"{name}: threshold_rule must be 'rel' or 'abs', got "
+                             f'{threshold_rule!r}')
+        groups = optimizer.param_groups
+        self.min_values = (list(min_value) if isinstance(min_value, Sequence)
+                           else [min_value] * len(groups))
+        if len(self.min_values) != len(groups):
+            raise ValueError(f'{name}: expected {len(groups)} values of min_value, '
+                             f'got {len(self.min_values)}')
+        self.monitor, self.rule, self.factor = monitor, rule, factor
+        self.patience, self.cooldown, self.eps = patience, cooldown, eps
+        self.threshold, self.threshold_rule = threshold, threshold_rule
+        self.best = math.inf if rule == 'less' else -math.inf
+        self.num_bad_epochs = self.cooldown_counter = 0
+        super().__init__(optimizer, param_name, by_epoch=True, **window)
+
+    def step(self, metrics: dict | None = None) -> None:
+        """Without ``metrics``: count a training epoch. With them: judge
+        ``metrics[monitor]`` (a validation)."""
+        if metrics is None:
+            self._global_step += 1
+            self._end_step()
+            return
+        if not isinstance(metrics, dict):
+            raise TypeError(f'{type(self).__name__}.step: metrics must be a dict, got '
+                            f'{type(metrics).__name__}')
+        if self.begin <= self._global_step < self.end:
+            if self.monitor not in metrics:
+                raise KeyError(f'{type(self).__name__}: monitor {self.monitor!r} is not '
+                               f'among the validation metrics {sorted(metrics)}')
+            self.last_step += 1
+            value = float(metrics[self.monitor])
+            if self._is_better(value):
+                self.best, self.num_bad_epochs = value, 0
+            else:
+                self.num_bad_epochs += 1
+            if self.cooldown_counter > 0:
+                self.cooldown_counter -= 1
+                self.num_bad_epochs = 0
+            if self.num_bad_epochs > self.patience:
+                for i, (group, value) in enumerate(zip(self.optimizer.param_groups,
+                                                       self._get_value())):
+                    if group[self.param_name] - value > self.eps:
+                        group[self.param_name] = value
+                        if self.verbose:
+                            logger.info('%s: %s of group %d set to %.4e (%s %s for %d '
+                                        'validations)', type(self).__name__, self.param_name,
+                                        i, value, self.monitor, 'not better',
+                                        self.patience + 1)
+                self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self._end_step()
+
+    def _is_better(self, value: float) -> bool:
+        sign = -1 if self.rule == 'less' else 1
+        bar = (self.best * (1 + sign * self.threshold) if self.threshold_rule == 'rel'
+               else self.best + sign * self.threshold)
+        return value < bar if self.rule == 'less' else value > bar
+
+    def _get_value(self) -> list:
+        return [max(v * self.factor, low) for v, low in zip(self._current(), self.min_values)]
