@@ -96,6 +96,7 @@ def bench_posekit(name: str, iters: int, threads: int, onnx: bool,
     from posekit.apis import inference_topdown, init_model
     from posekit.apis.optimize import fast_bfloat16, optimize_for_inference
     from posekit.malloc import keep_freed_memory
+    from posekit.commands.benchmark import network_gflop
     from posekit.models.builder import config_input_size
     torch.set_num_threads(threads)
     keep_freed_memory()   # what optimize_for_inference does; for plain too
@@ -136,30 +137,6 @@ def keypoints(samples) -> np.ndarray:
     return np.stack([s.pred_instances.keypoints[0] for s in samples])
 
 
-def network_gflop(model, w: int, h: int) -> float:
-    """GFLOP of one instance through the network (tensor mode)."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        model(torch.zeros(1, 3, h, w), None, mode='tensor')
-    return counter.get_total_flops() / 1e9
-
-
-def matmul_gflops(threads: int) -> float:
-    """float32 GFLOP/s of a 2048^3 matmul on ``threads`` threads (best of 5)."""
-    import torch
-    torch.set_num_threads(threads)
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-    a @ b
-    best = float('inf')
-    for _ in range(5):
-        start = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - start)
-    return 2 * 2048 ** 3 / best / 1e9
-
-
 def bench_mmpose(name: str, iters: int, threads: int) -> dict:
     import torch
     from mmpose.apis import inference_topdown, init_model
@@ -197,8 +174,11 @@ def main() -> None:
     if args.impl == 'mmpose':
         print(json.dumps({n: bench_mmpose(n, args.iters, args.threads) for n in args.models}))
         return
+    import torch
+    from posekit.commands.benchmark import matmul_gflops
     with_ref = not args.no_ref and os.path.exists(args.ref_python)
-    rate = matmul_gflops(args.threads)
+    torch.set_num_threads(args.threads)
+    rate = matmul_gflops()
     print(f'inference_topdown, 8 boxes on 640x480, flip test, {args.threads} threads '
           f'(instances/s, higher is better); fp32 matmul {rate:.0f} GFLOP/s')
     cols = ['GFLOP', 'plain', 'fp32', 'bf16', 'compiled', 'ONNX RT', 'MMPose', 'fp32/MM',

@@ -36,7 +36,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import flop_registry
 
-from infer import MODELS, ROOT, matmul_gflops, seeded_checkpoint
+from infer import MODELS, ROOT, seeded_checkpoint
+from posekit.commands.benchmark import matmul_gflops
 
 # ops that return views: no data moves
 VIEWS = {'view', 'reshape', '_unsafe_view', 't', 'permute', 'expand', 'transpose', 'unsqueeze',
@@ -87,7 +88,7 @@ def main() -> None:
     from posekit.apis import init_model
     from posekit.apis.optimize import optimize_for_inference
     torch.set_num_threads(args.threads)
-    rate, bandwidth = matmul_gflops(args.threads), bandwidth_gbs()
+    rate, bandwidth = matmul_gflops(), bandwidth_gbs()
     print(f'{args.threads} threads: fp32 matmul {rate:.0f} GFLOP/s, bandwidth '
           f'{bandwidth:.1f} GB/s; batch 8 at 256x192')
     print(f'{"model":<10}{"GFLOP/inst":>11}{"MB/inst":>9}{"compute ms":>11}{"roofline ms":>12}'
