@@ -33,7 +33,8 @@ from .hooks.hook import Hook, get_priority
 from .logging import LogProcessor, MessageHub, RunLogging
 from .randomness import get_rng_state, set_random_seed, set_rng_state
 from .setup import (build_hooks, build_model, check_top_level, check_wrapper_cfg,
-                    import_custom_modules, setup_env, wrap_model)
+                    import_custom_modules, setup_env, turn_on_activation_checkpointing,
+                    wrap_model)
 
 # the config keys Runner.from_cfg passes on (MMEngine's, plus model wrapping)
 RUNNER_KEYS = (
@@ -212,6 +213,10 @@ class Runner:
             core = unwrap_model(self.model)
             if hasattr(core, 'init_weights'):
                 core.init_weights()
+            modules = (self.cfg or {}).get('activation_checkpointing')
+            if modules:
+                self.logger.info('activation checkpointing: %s', modules)
+                turn_on_activation_checkpointing(core, modules)
             self.load_or_resume()
             self.model = wrap_model(self.model, self.device, *self._wrapper_cfg)
             if self._compile:

@@ -39,7 +39,7 @@ LEGACY_KEYS = {
     'mp_start_method': 'env_cfg.mp_cfg.mp_start_method',
     'opencv_num_threads': 'env_cfg.mp_cfg.opencv_num_threads',
 }
-UNSUPPORTED_KEYS = ('activation_checkpointing', 'efficient_conv_bn_eval', 'strategy')
+UNSUPPORTED_KEYS = ('efficient_conv_bn_eval', 'strategy')
 _ENV_KEYS = {'cudnn_benchmark', 'mp_cfg', 'dist_cfg', 'resource_limit'}
 _MP_KEYS = {'mp_start_method', 'opencv_num_threads'}
 _WRAPPER_KEYS = {'type', 'find_unused_parameters', 'broadcast_buffers',
@@ -218,3 +218,45 @@ def build_hooks(default_hooks: Mapping | None, custom_hooks: Sequence | None) ->
         hook.priority = get_priority(priority)
         hooks.append((hook.priority, len(hooks), hook))
     return [h for _, _, h in sorted(hooks, key=lambda t: (t[0], t[1]))]
+
+
+def turn_on_activation_checkpointing(model: nn.Module, modules: str | Sequence[str]) -> None:
+    """The config's ``activation_checkpointing`` (MMEngine's): each named
+    submodule (``'backbone'``, ``'backbone.layer2'``...) keeps no activations
+    for the backward pass and computes its forward again there
+    (``torch.utils.checkpoint``): less memory, one more forward of it.
+
+    The recomputation leaves the submodule's buffers as the first forward
+    left them, so BatchNorm statistics are updated once per step (MMEngine's
+    updates them twice): training is the same as without it.
+    """
+    from torch.utils.checkpoint import checkpoint
+    for name in [modules] if isinstance(modules, str) else list(modules):
+        module = model
+        for part in str(name).split('.'):
+            if not isinstance(getattr(module, part, None), nn.Module):
+                raise ValueError(f'activation_checkpointing: the model has no submodule '
+                                 f'{name!r} ({type(module).__name__} has no {part!r})')
+            module = getattr(module, part)
+        module.forward = _checkpointed(module, module.forward, checkpoint)
+
+
+def _checkpointed(module: nn.Module, forward, checkpoint):
+    def run(*args, **kwargs):
+        first = [True]
+
+        def compute(*inner_args, **inner_kwargs):
+            if first[0]:
+                first[0] = False
+                return forward(*inner_args, **inner_kwargs)
+            buffers = [(b, b.clone()) for b in module.buffers()]
+            try:   # the recomputation in backward
+                return forward(*inner_args, **inner_kwargs)
+            finally:
+                with torch.no_grad():
+                    for buffer, saved in buffers:
+                        buffer.copy_(saved)
+        if not torch.is_grad_enabled():
+            return forward(*args, **kwargs)
+        return checkpoint(compute, *args, use_reentrant=False, **kwargs)
+    return run

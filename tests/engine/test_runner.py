@@ -356,3 +356,17 @@ def test_reduce_on_plateau_in_a_run_and_after_a_resume(tiny_cfg):
     resumed.train()
     assert resumed.optim_wrapper.optimizer.param_groups[0]['lr'] == lr
     assert resumed.param_schedulers[0].state_dict() == state
+
+
+def test_activation_checkpointing_trains_the_same(tiny_cfg):
+    """activation_checkpointing recomputes the named submodules in the
+    backward pass: the same weights and BatchNorm statistics as without it
+    (MMEngine's updates the statistics a second time there)."""
+    reference = state_of(Runner.from_cfg(tiny_cfg('a')).train())
+    modules = {'+activation_checkpointing': ['backbone.layer1', 'head']}
+    runner = Runner.from_cfg(tiny_cfg('b', **modules))
+    assert max_abs_diff(reference, state_of(runner.train())) == 0
+    wrong = {'+activation_checkpointing': 'backbone.layer9'}
+    with pytest.raises(ValueError, match="no submodule 'backbone.layer9' "
+                                         "\\(ResNet has no 'layer9'\\)"):
+        Runner.from_cfg(tiny_cfg('c', **wrong)).train()
