@@ -23,7 +23,6 @@ import numpy as np
 import pytest
 
 from posekit.codecs.utils import camera_to_pixel
-from posekit.datasets.hand.interhand2d_double import project_to_pixels
 from posekit.datasets.synthetic_mocap import make_cameras, project
 from posekit.evaluation.metrics.interhand_metric import pixel_to_camera
 from posekit.registry import METRICS
@@ -88,10 +87,10 @@ def test_projection_then_back_projection_is_identity(h36m):
         assert ((pixels > 0) & (pixels < [cam['w'], cam['h']])).all()
         back = pixel_to_camera(np.concatenate([pixels, joints[:, 2:]], -1), fx, fy, cx, cy)
         np.testing.assert_allclose(back, joints, rtol=0, atol=1e-12)
-        # the hand datasets' projection is the same pinhole (depth + 1e-8:
-        # a relative change of 1e-8 / z < 1e-8 of pixels below 1e3)
-        np.testing.assert_allclose(project_to_pixels(joints.copy(), cam['f'][:, 0],
-                                                     cam['c'][:, 0]), pixels, atol=1e-4)
+        # the hand datasets' shifted depth (+ 1e-8): a relative change of
+        # 1e-8 / z < 1e-8 of pixels below 1e3
+        np.testing.assert_allclose(camera_to_pixel(joints.copy(), fx, fy, cx, cy, shift=True),
+                                   pixels, atol=1e-4)
 
 
 def test_world_to_camera_and_back_is_identity(h36m):

@@ -19,6 +19,8 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+from posekit.structures.keypoint import camera_to_pixel
+
 
 def lifting_target_weights(lifting_target: np.ndarray,
                            lifting_target_visible: Optional[np.ndarray]
@@ -124,25 +126,6 @@ def normalize_camera_param(camera_param: dict, center: np.ndarray,
     param['f'] = param['f'] / scale
     param['c'] = (param['c'] - center[:, None]) / scale
     return param
-
-
-def camera_to_pixel(points: np.ndarray, fx, fy, cx, cy) -> np.ndarray:
-    """Pinhole projection ``(x / z * fx + cx, y / z * fy + cy)``.
-
-    Args:
-        points (np.ndarray): (..., 3) camera coordinates, z > 0 forward.
-        fx, fy, cx, cy (float | np.ndarray): intrinsics in the units of the
-            returned pixels.
-
-    Returns:
-        np.ndarray: (..., 2), the dtype of ``points``.
-    """
-    pixels = points[..., :2] / points[..., 2:3]
-    pixels[..., 0] *= fx
-    pixels[..., 1] *= fy
-    pixels[..., 0] += cx
-    pixels[..., 1] += cy
-    return pixels
 
 
 def camera_to_image_coord(root_index: int, points: np.ndarray,

@@ -7,6 +7,7 @@ import numpy as np
 
 from posekit.registry import DATASETS
 from posekit.structures.bbox import bbox_xywh2xyxy
+from posekit.structures.keypoint import camera_to_pixel
 
 from ..base_coco_style import BaseCocoStyleDataset
 from ..coco_json import copy_json
@@ -15,21 +16,6 @@ from ..base_dataset import check_file, is_abs_path, load_json
 # Keypoint 20 is the right wrist, 41 the left wrist: the roots of the hands.
 RIGHT_ROOT, LEFT_ROOT = 20, 41
 HAND_TYPES = {'right': [[1, 0]], 'left': [[0, 1]], 'interacting': [[1, 1]]}
-
-
-def project_to_pixels(points_cam: np.ndarray, focal: np.ndarray,
-                      center: np.ndarray) -> np.ndarray:
-    """Pinhole projection of (K, 3) camera-space points to (K, 2) pixels.
-
-    ``1e-8`` is added to the depth (as MMPose's ``camera_to_pixel(shift=True)``)
-    so a point on the camera plane does not divide by zero.
-    """
-    uv = points_cam[..., :2] / (points_cam[..., 2:3] + 1e-8)
-    uv[..., 0] *= focal[0]
-    uv[..., 1] *= focal[1]
-    uv[..., 0] += center[0]
-    uv[..., 1] += center[1]
-    return uv
 
 
 @DATASETS.register_module()
@@ -133,7 +119,7 @@ class InterHand2DDoubleDataset(BaseCocoStyleDataset):
         box = ann['bbox'] if self.use_gt_root_depth else \
             self.rootnet_boxes[str(ann['id'])]
         keypoints = np.zeros((1, points_cam.shape[0], 3), dtype=np.float32)
-        keypoints[..., :2] = project_to_pixels(points_cam, focal, principal)
+        keypoints[..., :2] = camera_to_pixel(points_cam, *focal, *principal, shift=True)
         return dict(
             img_id=ann['image_id'], img_path=img['img_path'],
             keypoints=keypoints[:, :, :2],

@@ -11,11 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from posekit.registry import DATASETS
+from posekit.structures.keypoint import camera_to_pixel
 
 from ..base_dataset import load_json
-from ..hand.interhand2d_double import (LEFT_ROOT, RIGHT_ROOT,
-                                       InterHand2DDoubleDataset,
-                                       project_to_pixels)
+from ..hand.interhand2d_double import LEFT_ROOT, RIGHT_ROOT, InterHand2DDoubleDataset
 
 
 @DATASETS.register_module()
@@ -74,7 +73,7 @@ class InterHand3DDataset(InterHand2DDoubleDataset):
         points, focal, principal = self._camera(img)
         valid = np.array(ann['joint_valid'], dtype=np.float32).flatten()
         keypoints = np.zeros((1, points.shape[0], 3), dtype=np.float32)
-        keypoints[..., :2] = project_to_pixels(points, focal, principal)
+        keypoints[..., :2] = camera_to_pixel(points, *focal, *principal, shift=True)
         hand = RIGHT_ROOT + 1     # keypoints per hand
         keypoints[0, :hand, 2] = points[:hand, 2] - points[RIGHT_ROOT, 2]
         keypoints[0, hand:, 2] = points[hand:, 2] - points[LEFT_ROOT, 2]
