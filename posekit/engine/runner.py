@@ -34,7 +34,7 @@ from .logging import LogProcessor, MessageHub, RunLogging
 from .randomness import get_rng_state, set_random_seed, set_rng_state
 from .setup import (build_hooks, build_model, check_top_level, check_wrapper_cfg,
                     import_custom_modules, setup_env, turn_on_activation_checkpointing,
-                    wrap_model)
+                    turn_on_efficient_conv_bn_eval, wrap_model)
 
 # the config keys Runner.from_cfg passes on (MMEngine's, plus model wrapping)
 RUNNER_KEYS = (
@@ -217,6 +217,11 @@ class Runner:
             if modules:
                 self.logger.info('activation checkpointing: %s', modules)
                 turn_on_activation_checkpointing(core, modules)
+            modules = (self.cfg or {}).get('efficient_conv_bn_eval')
+            if modules:
+                pairs = turn_on_efficient_conv_bn_eval(core, modules)
+                self.logger.info('efficient_conv_bn_eval: %d conv + BatchNorm pairs in %s',
+                                 pairs, modules)
             self.load_or_resume()
             self.model = wrap_model(self.model, self.device, *self._wrapper_cfg)
             if self._compile:

@@ -39,7 +39,7 @@ LEGACY_KEYS = {
     'mp_start_method': 'env_cfg.mp_cfg.mp_start_method',
     'opencv_num_threads': 'env_cfg.mp_cfg.opencv_num_threads',
 }
-UNSUPPORTED_KEYS = ('efficient_conv_bn_eval', 'strategy')
+UNSUPPORTED_KEYS = ('strategy', )
 _ENV_KEYS = {'cudnn_benchmark', 'mp_cfg', 'dist_cfg', 'resource_limit'}
 _MP_KEYS = {'mp_start_method', 'opencv_num_threads'}
 _WRAPPER_KEYS = {'type', 'find_unused_parameters', 'broadcast_buffers',
@@ -220,6 +220,27 @@ def build_hooks(default_hooks: Mapping | None, custom_hooks: Sequence | None) ->
     return [h for _, _, h in sorted(hooks, key=lambda t: (t[0], t[1]))]
 
 
+def turn_on_efficient_conv_bn_eval(model: nn.Module, modules: str | Sequence[str]) -> int:
+    """The config's ``efficient_conv_bn_eval`` (MMEngine's): in each named
+    submodule a convolution followed by a BatchNorm in eval mode (frozen,
+    e.g. ``norm_eval=True``) runs as one convolution with the folded weights
+    (:func:`posekit.models.utils.fuse.efficient_conv_bn_eval`); returns the
+    number of pairs."""
+    from posekit.models.utils.fuse import efficient_conv_bn_eval
+    return sum(efficient_conv_bn_eval(_submodule(model, name, 'efficient_conv_bn_eval'))
+               for name in ([modules] if isinstance(modules, str) else list(modules)))
+
+
+def _submodule(model: nn.Module, name: str, key: str) -> nn.Module:
+    module = model
+    for part in str(name).split('.'):
+        if not isinstance(getattr(module, part, None), nn.Module):
+            raise ValueError(f'{key}: the model has no submodule {name!r} '
+                             f'({type(module).__name__} has no {part!r})')
+        module = getattr(module, part)
+    return module
+
+
 def turn_on_activation_checkpointing(model: nn.Module, modules: str | Sequence[str]) -> None:
     """The config's ``activation_checkpointing`` (MMEngine's): each named
     submodule (``'backbone'``, ``'backbone.layer2'``...) keeps no activations
@@ -232,12 +253,7 @@ def turn_on_activation_checkpointing(model: nn.Module, modules: str | Sequence[s
     """
     from torch.utils.checkpoint import checkpoint
     for name in [modules] if isinstance(modules, str) else list(modules):
-        module = model
-        for part in str(name).split('.'):
-            if not isinstance(getattr(module, part, None), nn.Module):
-                raise ValueError(f'activation_checkpointing: the model has no submodule '
-                                 f'{name!r} ({type(module).__name__} has no {part!r})')
-            module = getattr(module, part)
+        module = _submodule(model, name, 'activation_checkpointing')
         module.forward = _checkpointed(module, module.forward, checkpoint)
 
 

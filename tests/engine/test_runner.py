@@ -370,3 +370,17 @@ def test_activation_checkpointing_trains_the_same(tiny_cfg):
     with pytest.raises(ValueError, match="no submodule 'backbone.layer9' "
                                          "\\(ResNet has no 'layer9'\\)"):
         Runner.from_cfg(tiny_cfg('c', **wrong)).train()
+
+
+def test_efficient_conv_bn_eval_in_a_run(tiny_cfg, run_log):
+    """efficient_conv_bn_eval on a backbone with frozen BatchNorms
+    (norm_eval): the ResNet's 20 conv + BN pairs run folded; the training
+    follows the plain one up to float32 rounding, which Adam can turn into
+    at most 2 lr per step (a near-zero gradient changing sign): 2 steps of
+    lr <= 1e-3 here."""
+    frozen = {'+model.backbone.norm_eval': True, 'train_cfg.max_epochs': 1}
+    reference = state_of(Runner.from_cfg(tiny_cfg('a', **frozen)).train())
+    runner = Runner.from_cfg(tiny_cfg('b', **frozen, **{'+efficient_conv_bn_eval': 'backbone'}))
+    trained = state_of(runner.train())
+    assert 'efficient_conv_bn_eval: 20 conv + BatchNorm pairs in backbone' in run_log.text
+    assert max_abs_diff(reference, trained) <= 2 * 2 * 1e-3

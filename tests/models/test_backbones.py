@@ -638,6 +638,38 @@ def grads(module):
     return {p.requires_grad for p in module.parameters()}
 
 
+@pytest.mark.parametrize('name', ['ResNet', 'CSPNeXt'])
+def test_efficient_conv_bn_eval_keeps_outputs_and_gradients(name):
+    """With frozen BatchNorms (norm_eval) each conv + BN runs as one conv
+    with folded weights: outputs and gradients equal up to float32 rounding
+    (relative 1e-5), the state_dict unchanged; BatchNorms in training mode
+    run as before, bit for bit."""
+    from posekit.models.utils.fuse import efficient_conv_bn_eval
+    cfg, _ = SMALL[name]
+    torch.manual_seed(0)
+    plain = MODELS.build(dict(copy.deepcopy(cfg), norm_eval=True))
+    for m in plain.modules():   # statistics that matter
+        if isinstance(m, _BatchNorm):
+            m.running_mean.normal_(0, 0.2)
+            m.running_var.uniform_(0.5, 2.0)
+    fused = copy.deepcopy(plain)
+    pairs = efficient_conv_bn_eval(fused)
+    assert pairs == sum(isinstance(m, _BatchNorm) for m in plain.modules()) > 0
+    assert list(fused.state_dict()) == list(plain.state_dict())
+    x = torch.randn(2, 3, 64, 64)
+    for norm_eval, tolerance in ((True, 1e-5), (False, 0)):
+        plain.norm_eval = fused.norm_eval = norm_eval
+        plain.train(), fused.train()
+        outputs = [flat_outputs(name, model(x)) for model in (plain, fused)]
+        for want, got in zip(*outputs):
+            assert (got - want).abs().max() <= tolerance * want.abs().max()
+        for model, out in zip((plain, fused), outputs):
+            model.zero_grad()
+            sum(o.square().sum() for o in out).backward()
+        for p, q in zip(plain.parameters(), fused.parameters()):
+            assert (q.grad - p.grad).abs().max() <= 10 * tolerance * p.grad.abs().max() + 1e-12
+
+
 def test_resnet_frozen_stages_and_norm_eval():
     model = MODELS.build(dict(SMALL['ResNet'][0], frozen_stages=2))
     model.train()
