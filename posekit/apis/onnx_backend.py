@@ -103,12 +103,14 @@ class OnnxNetwork:
                              f'the graph has {len(graph_input)}')
         self.input_name = graph_input[0].name
         shape = graph_input[0].shape
-        if len(shape) != 4:
+        self.lifting = self.metadata.get('data_mode') == 'lifting'
+        if len(shape) not in ((3, 4) if self.lifting else (4, )):
             raise ValueError(f'{path}: expected an (N, C, H, W) input, the '
                              f'graph input has shape {shape}')
         self.batch_size = shape[0] if isinstance(shape[0], int) else None
         self.input_shape = tuple(shape[1:])
-        self.size_factor = _size_factor(self.input_shape[1:], self.metadata)
+        self.size_factor = None if self.lifting else \
+            _size_factor(self.input_shape[1:], self.metadata)
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.precision = self.metadata.get('precision', 'fp32')
         if 'output_names' in self.metadata:
@@ -132,16 +134,17 @@ class OnnxNetwork:
         return tensors[0] if self.output_type == 'tensor' else tensors
 
     def check_input(self, inputs: torch.Tensor) -> None:
-        """Raise ValueError unless ``inputs`` is ``(N, C, H, W)`` with the
-        file's fixed sizes and, for dynamic H and W, multiples of
-        :attr:`size_factor`."""
+        """Raise ValueError unless ``inputs`` is ``(N, C, H, W)`` (a pose
+        lifter's file: its packed keypoints' shape) with the file's fixed
+        sizes and, for dynamic H and W, multiples of :attr:`size_factor`."""
         factor = self.size_factor or 1
-        if inputs.ndim == 4 and all(
+        if inputs.ndim == 1 + len(self.input_shape) and all(
                 d == s for d, s in zip(self.input_shape, inputs.shape[1:])
                 if isinstance(d, int)) and all(
                     s % factor == 0 for s in inputs.shape[2:]):
             return
-        names = ('C', 'H', 'W')
+        names = (('K * C', 'T') if len(self.input_shape) == 2 else ('T', 'K', 'C')) \
+            if self.lifting else ('C', 'H', 'W')
         expected = ', '.join(str(d) if isinstance(d, int) else names[i]
                              for i, d in enumerate(self.input_shape))
         extra = (f' with H and W multiples of {factor} (size_factor)'
@@ -371,16 +374,16 @@ def _decoding_estimator(cfg: Config) -> nn.Module:
     (no memory, no initialisation); a head that cannot be built there is
     built normally.
     """
-    from posekit.models.pose_estimators import (BottomupPoseEstimator,
+    from posekit.models.pose_estimators import (BottomupPoseEstimator, PoseLifter,
                                                 TopdownPoseEstimator)
     from posekit.registry import MODELS
     model_cfg = cfg.model.to_dict()
     kind = model_cfg.get('type')
     cls = kind if isinstance(kind, type) else MODELS.get(kind)
-    bases = [base for base in (TopdownPoseEstimator, BottomupPoseEstimator)
+    bases = [base for base in (TopdownPoseEstimator, BottomupPoseEstimator, PoseLifter)
              if isinstance(cls, type) and issubclass(cls, base)]
     if not bases:
-        raise ValueError('the ONNX backend runs top-down and bottom-up '
+        raise ValueError('the ONNX backend runs top-down, bottom-up and pose-lifting '
                          f'models; the config\'s model is {kind}')
     if model_cfg.get('head') is None:
         raise ValueError('the config\'s model has no head: the ONNX backend '
@@ -389,16 +392,24 @@ def _decoding_estimator(cfg: Config) -> nn.Module:
         if bases[0] is BottomupPoseEstimator else None
     if problem is not None:
         raise ValueError(f'the ONNX backend cannot run this config: {problem}')
-    try:
-        with torch.device('meta'):
-            head = MODELS.build(model_cfg['head'])
-    except Exception:  # noqa: BLE001 - any failure: build it for real
-        head = MODELS.build(model_cfg['head'])
+    heads = {key: _layerless(model_cfg[key]) for key in ('head', 'traj_head')
+             if model_cfg.get(key) is not None}
     return bases[0](
-        backbone=nn.Identity(), head=head,
+        backbone=nn.Identity(), **heads,
         test_cfg=model_cfg.get('test_cfg'),
         data_preprocessor=model_cfg.get('data_preprocessor'),
         metainfo=model_cfg.get('metainfo'))
+
+
+def _layerless(head_cfg: Mapping) -> nn.Module:
+    """A head whose layers are never run: on the 'meta' device (no memory,
+    no initialisation) where it builds there, else normally."""
+    from posekit.registry import MODELS
+    try:
+        with torch.device('meta'):
+            return MODELS.build(head_cfg)
+    except Exception:  # noqa: BLE001 - any failure: build it for real
+        return MODELS.build(head_cfg)
 
 
 def _as_tuple(outputs: Any) -> tuple:

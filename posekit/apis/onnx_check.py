@@ -10,7 +10,8 @@ import numpy as np
 from torch import nn
 
 from posekit.config import Config
-from posekit.models.builder import config_input_size, config_size_factor
+from posekit.models.builder import (config_input_size, config_lifter_input_shape,
+                                    config_size_factor)
 from posekit.models.onnx_spec import preprocess_metadata
 
 
@@ -27,7 +28,8 @@ def check_metadata(network: Any, cfg: Config, estimator: nn.Module,
     """
     meta = network.metadata
     size = config_input_size(cfg)
-    problems = _size_problems(network, cfg, size)
+    problems = _lifter_shape_problems(network, cfg) if network.lifting else \
+        _size_problems(network, cfg, size)
     if 'posekit_version' not in meta:
         warnings.warn(f'{path} has no posekit metadata: its normalisation '
                       'and head cannot be checked against the config',
@@ -46,9 +48,10 @@ def check_metadata(network: Any, cfg: Config, estimator: nn.Module,
         if not same:
             problems.append(f'{key}: file {found}, config {expected}')
 
-    if size is not None and network.size_factor is None:
+    if size is not None and network.size_factor is None and not network.lifting:
         compare('input_size', list(size))
-    mode = 'bottomup' if getattr(estimator, 'is_bottomup', False) else 'topdown'
+    mode = 'lifting' if type(estimator).__name__ == 'PoseLifter' else \
+        'bottomup' if getattr(estimator, 'is_bottomup', False) else 'topdown'
     if meta.get('data_mode', 'topdown') != mode:
         problems.append(f'data_mode: file {meta["data_mode"]}, config {mode}')
     expected = preprocess_metadata(estimator.data_preprocessor)
@@ -66,6 +69,15 @@ def check_metadata(network: Any, cfg: Config, estimator: nn.Module,
         raise ValueError(f'{path} does not match the config '
                          f'{cfg.filename or ""}: ' + '; '.join(problems))
 
+
+
+def _lifter_shape_problems(network: Any, cfg: Config) -> list[str]:
+    """A pose lifter's graph input against its config's (no batch axis)."""
+    expected = config_lifter_input_shape(cfg)
+    if expected is None or tuple(network.input_shape) == expected:
+        return []
+    return [f'graph input shape {tuple(network.input_shape)} (after N), config '
+            f'{expected} (its backbone and test seq_len)']
 
 
 def _size_problems(network: Any, cfg: Config,

@@ -50,6 +50,7 @@ from .inference import init_model
 from .inference_3d import (convert_keypoint_definition, extract_pose_sequence,
                            inference_pose_lifter_model)
 from .inferencer import PoseInferencer, _stem
+from .onnx_backend import init_onnx_model
 from .sources import SkippedInputWarning, VideoWriter, iter_frames, summarize_skipped
 from .tracking import assign_track_ids
 from .zoo import resolve_model
@@ -61,12 +62,14 @@ class Pose3DInferencer:
     Args:
         pose3d (str): The lifter's config file (a ``PoseLifter``), or a
             model name or alias of the zoo (``'human3d'``: MotionBERT).
-        pose3d_weights (str, optional): Its checkpoint (``.pth``).
+        pose3d_weights (str, optional): Its checkpoint (``.pth``), or the
+            ``.onnx`` file of ``posekit export`` (run in ONNX Runtime).
         pose2d (str): The 2D model's config file (top-down, bottom-up or
             one-stage; see :class:`PoseInferencer`).
         pose2d_weights (str, optional): Its checkpoint (or ``.onnx`` file).
         backend (str): The 2D model's: ``'pytorch'`` or ``'onnxruntime'``
-            (the lifter runs in PyTorch).
+            (the lifter runs where its weights say: an ``.onnx`` file in
+            ONNX Runtime).
         device (str, optional): ``'cpu'``, ``'cuda'`` or ``'cuda:N'``;
             default CUDA when available.
         det_model, det_weights, det_cat_ids: The 2D model's person
@@ -96,10 +99,14 @@ class Pose3DInferencer:
             warnings.warn('Pose3DInferencer: no pose3d_weights given: the lifter has '
                           'random weights', stacklevel=2)
         device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-        self.model = init_model(pose3d, pose3d_weights, device, cfg_options)
-        if type(self.model).__name__ != 'PoseLifter':
-            raise ValueError(f'pose3d {pose3d}: expected a PoseLifter config, got a '
-                             f'{type(self.model).__name__}')
+        if str(pose3d_weights or '').lower().endswith('.onnx'):   # posekit export's
+            self.model = init_onnx_model(pose3d, pose3d_weights, device, cfg_options,
+                                         num_threads=num_threads)
+        else:
+            self.model = init_model(pose3d, pose3d_weights, device, cfg_options)
+        kind = type(getattr(self.model, 'estimator', self.model)).__name__
+        if kind != 'PoseLifter':
+            raise ValueError(f'pose3d {pose3d}: expected a PoseLifter config, got a {kind}')
         dataset = self.model.cfg.test_dataloader.dataset
         self.causal = bool(dataset.get('causal', False))
         self.seq_len = int(dataset.get('seq_len', 1))

@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f'--batch-size must be >= 1, got {args.batch_size}')
     from posekit.apis import check_onnx, init_model
     from posekit.config import Config, parse_cfg_options
-    from posekit.export import export_onnx, resolve_input_shape
-    from posekit.export.onnx_export import bottomup_size_factor
+    from posekit.export import export_onnx
+    from posekit.export.onnx_export import bottomup_size_factor, is_lifter, model_input_shape
     from posekit.models.onnx_spec import import_optional
     for name in ('onnx', 'onnxscript') + (('onnxruntime', ) if args.check or args.quantize
                                        else ()):
@@ -84,8 +84,12 @@ def run(args: argparse.Namespace) -> int:
     cfg = Config.fromfile(args.config,
                           cfg_options=parse_cfg_options(args.cfg_options))
     model = init_model(cfg, args.checkpoint, device='cpu')
-    factor = bottomup_size_factor(model)  # refuses what cannot be exported
-    shape = (args.batch_size, ) + resolve_input_shape(model, None)[1:]
+    lifting = is_lifter(model)
+    if lifting and args.quantize:
+        raise ValueError('--quantize int8 quantizes image models; a pose lifter is '
+                         'exported in float32')
+    factor = None if lifting else bottomup_size_factor(model)  # refuses what cannot be
+    shape = (args.batch_size, ) + model_input_shape(model)[1:]   # exported
     start = time.perf_counter()
     calib = _calibration(model, args) if args.quantize else None  # fails fast
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,10 +99,14 @@ def run(args: argparse.Namespace) -> int:
         if args.quantize:
             _quantize(float_file, output, calib, args.reduce_range)
     batch = 'dynamic' if args.dynamic_batch else str(args.batch_size)
-    size = f'{shape[2]}, {shape[3]}' if factor is None else \
-        f'{factor}*h, {factor}*w (traced at {shape[2]}x{shape[3]})'
-    print(f'{output}: opset {args.opset}, input (N, C, H, W) = '
-          f'({batch}, {shape[1]}, {size}), exported in '
+    if lifting:
+        axes = '(N, K * C, T)' if len(shape) == 3 else '(N, T, K, C)'
+        described = f'{axes} = ({", ".join([batch, *map(str, shape[1:])])})'
+    else:
+        size = f'{shape[2]}, {shape[3]}' if factor is None else \
+            f'{factor}*h, {factor}*w (traced at {shape[2]}x{shape[3]})'
+        described = f'(N, C, H, W) = ({batch}, {shape[1]}, {size})'
+    print(f'{output}: opset {args.opset}, input {described}, exported in '
           f'{time.perf_counter() - start:.1f} s')
     if args.check:
         sizes = (1, 2) if args.dynamic_batch else (args.batch_size, )

@@ -1,4 +1,4 @@
-"""Export a top-down or bottom-up model's network to ONNX.
+"""Export a top-down, bottom-up or pose-lifting model's network to ONNX.
 
 The file holds what ``model(inputs, mode='tensor')`` computes: backbone,
 neck and head layers, no decoding.
@@ -36,6 +36,14 @@ Outputs, named after the head's raw output:
   ``keypoint_scores (N, P, K)``, see :mod:`posekit.models.onestage_deploy`
   (metadata ``onestage``: true). Their size factor is also a multiple of
   the largest feature stride.
+
+Pose lifters (``PoseLifter``, metadata ``data_mode``: ``"lifting"``): the
+input is the packed 2D keypoints as the data preprocessor stacks them,
+``(N, K * 2, T)`` for a TCN, ``(N, T, K, C)`` for a DSTFormer (metadata
+``input_shape``: the sizes after N, from the config's backbone and test
+dataset ``seq_len``); outputs ``keypoints_3d`` (the pose head's, e.g.
+``(N, K, 3)``) and, with a trajectory head, ``trajectory``. Flip test and
+decoding (the root, the codec's units) stay in the runtime.
 
 Bottom-up heads whose results need more than the config and this file are
 refused (ValueError): CIDHead (its decoding runs the head's own modules)
@@ -84,8 +92,8 @@ from posekit import __version__
 from posekit.config import Config
 from posekit.fileio import atomic_write
 from posekit.models.builder import (DEFAULT_SIZE_FACTOR, build_inference_model,
-                                    config_input_size, config_size_factor,
-                                    onnx_decoding_problem)
+                                    config_input_size, config_lifter_input_shape,
+                                    config_size_factor, onnx_decoding_problem)
 from posekit.models.onestage_deploy import (ONESTAGE_OUTPUTS, OneStageDecoded, deploy_copy,
                                             is_onestage, onestage_problem)
 from posekit.models.onnx_spec import INPUT_NAME, import_optional, preprocess_metadata
@@ -144,8 +152,9 @@ def export_onnx(model_or_config: nn.Module | str | os.PathLike | Config,
         raise ImportError('ONNX export uses the dynamo exporter of '
                           f'torch>=2.5; this is torch {torch.__version__}')
     model = _as_model(model_or_config, checkpoint, cfg_options)
-    size_factor = bottomup_size_factor(model)
-    shape = resolve_input_shape(model, input_shape)
+    lifting = is_lifter(model)
+    size_factor = None if lifting else bottomup_size_factor(model)
+    shape = model_input_shape(model, input_shape)
     if size_factor is not None and (shape[2] % size_factor
                                     or shape[3] % size_factor):
         raise ValueError(f'input_shape {shape}: H and W of a bottom-up model '
@@ -163,8 +172,13 @@ def export_onnx(model_or_config: nn.Module | str | os.PathLike | Config,
     try:
         with torch.no_grad():
             outputs = network(example)
-        names, output_type = (list(ONESTAGE_OUTPUTS), 'sequence') if \
-            onestage else output_names(model.head, outputs)
+        if onestage:
+            names, output_type = list(ONESTAGE_OUTPUTS), 'sequence'
+        elif lifting:
+            names, output_type = ((['keypoints_3d', 'trajectory'], 'sequence')
+                                  if model.with_traj else (['keypoints_3d'], 'tensor'))
+        else:
+            names, output_type = output_names(model.head, outputs)
         proto = _dynamo_export(network, example, names, opset,
                                _dynamic_shapes(dynamic_batch, size_factor),
                                verbose)
@@ -179,13 +193,16 @@ def export_onnx(model_or_config: nn.Module | str | os.PathLike | Config,
             f'{NATIVE_OPSET}')
     metadata = dict(
         posekit_version=__version__,
-        input_size=[shape[3], shape[2]],
         batch_size='dynamic' if dynamic_batch else shape[0],
         **preprocess_metadata(model.data_preprocessor),
         output_names=names, output_type=output_type,
         head_type=type(model.head).__name__,
-        num_keypoints=int(_first(outputs).shape[1]),
         **_dataset_metadata(model))
+    if lifting:   # the codec may leave out the root: no keypoint count
+        metadata.update(data_mode='lifting', input_shape=list(shape[1:]))
+    else:
+        metadata.update(input_size=[shape[3], shape[2]],
+                        num_keypoints=int(_first(outputs).shape[1]))
     if size_factor is not None:
         # DEKR's heatmaps have the root map as one more channel
         metadata.update(num_keypoints=int(model.head.num_keypoints),
@@ -245,6 +262,38 @@ def resolve_input_shape(model: nn.Module, input_shape: Sequence[int] | None
                          'a codec, and its head no decoder; pass '
                          'input_shape=(N, C, H, W)')
     return (1, 3, size[1], size[0])
+
+
+def model_input_shape(model: nn.Module, input_shape: Sequence[int] | None = None
+                      ) -> tuple[int, ...]:
+    """The example input's shape: :func:`lifter_input_shape` of a pose
+    lifter, else :func:`resolve_input_shape`."""
+    return (lifter_input_shape(model, input_shape) if is_lifter(model)
+            else resolve_input_shape(model, input_shape))
+
+
+def is_lifter(model: nn.Module) -> bool:
+    """Whether ``model`` is a :class:`~posekit.models.PoseLifter`."""
+    from posekit.models.pose_estimators import PoseLifter
+    return isinstance(model, PoseLifter)
+
+
+def lifter_input_shape(model: nn.Module, input_shape: Sequence[int] | None
+                       ) -> tuple[int, ...]:
+    """A pose lifter's input shape: ``input_shape`` checked, or (1, ...)
+    with the rest from its config
+    (:func:`~posekit.models.builder.config_lifter_input_shape`)."""
+    if input_shape is not None:
+        shape = tuple(int(s) for s in input_shape)
+        if len(shape) not in (3, 4) or min(shape) < 1:
+            raise ValueError('input_shape of a pose lifter must be 3 or 4 positive ints '
+                             f'((N, K * C, T) or (N, T, K, C)), got {tuple(input_shape)}')
+        return shape
+    shape = config_lifter_input_shape(getattr(model, 'cfg', None))
+    if shape is None:
+        raise ValueError('no input shape: the pose lifter\'s backbone is not a TCN or a '
+                         'DSTFormer with a config; pass input_shape')
+    return (1, ) + shape
 
 
 def bottomup_size_factor(model: nn.Module) -> int | None:

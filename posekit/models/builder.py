@@ -163,6 +163,29 @@ def config_input_size(cfg: Mapping | None) -> tuple[int, int] | None:
     return None
 
 
+def config_lifter_input_shape(cfg: Mapping | None) -> tuple[int, ...] | None:
+    """The shape of one input of a pose lifter (no batch axis), from its
+    backbone config: ``(in_channels, T)`` for a ``TCN`` (``K * 2`` values
+    per frame), ``(T, num_keypoints, in_channels)`` for a ``DSTFormer``,
+    with T the test (or val) dataset's ``seq_len`` (default 1; for a
+    DSTFormer its ``multiple_target`` first, its own ``seq_len`` last). None for another backbone or
+    a model that is not a ``PoseLifter``."""
+    model = (cfg or {}).get('model') or {}
+    backbone = model.get('backbone') or {}
+    if _type_name(model) != 'PoseLifter' or not isinstance(backbone, Mapping):
+        return None
+    dataset = test_dataset_cfg(cfg) or {}
+    kind = _type_name(backbone)
+    if kind == 'TCN':
+        return int(backbone['in_channels']), int(dataset.get('seq_len', 1))
+    if kind == 'DSTFormer':   # a clip of multiple_target frames, when set
+        frames = dataset.get('multiple_target') or dataset.get(
+            'seq_len', backbone.get('seq_len', 243))
+        return (int(frames), int(backbone.get('num_keypoints', 17)),
+                int(backbone['in_channels']))
+    return None
+
+
 def config_size_factor(cfg: Mapping | None) -> int | None:
     """``size_factor`` of the test (or val) pipeline's ``BottomupResize``
     (its default, 32, when the step does not set it): the input sides of a

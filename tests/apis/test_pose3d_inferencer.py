@@ -88,6 +88,25 @@ def _expected_3d(models, constant_model):
     return up
 
 
+def test_an_onnx_lifter_lifts_as_its_checkpoint(models, constant_model, video, tmp_path):
+    """The lifter exported by posekit export runs in ONNX Runtime: the same
+    3D keypoints as the checkpoint's, up to float32 rounding of the TCN."""
+    pytest.importorskip('onnxruntime')
+    pytest.importorskip('onnxscript')
+    from posekit.export import export_onnx
+    onnx_file = export_onnx(models['config'], models['weights'],
+                            output=tmp_path / 'lifter.onnx', dynamic_batch=True)
+    inferencer = Pose3DInferencer(models['config'], onnx_file, pose2d=constant_model.config,
+                                  pose2d_weights=models['pose2d'], device='cpu')
+    assert type(inferencer.model).__name__ == 'OnnxPoseModel'
+    results = list(inferencer(str(video)))
+    expected = _expected_3d(models, constant_model)
+    scale = np.abs(expected).max()
+    for result in results:
+        [inst] = result['predictions']
+        np.testing.assert_allclose(inst['keypoints'], expected, rtol=0, atol=1e-5 * scale)
+
+
 def test_video_is_tracked_lifted_and_drawn(models, constant_model, video, tmp_path):
     inferencer = Pose3DInferencer(models['config'], models['weights'], pose2d=constant_model.config,
                                   pose2d_weights=models['pose2d'], device='cpu')

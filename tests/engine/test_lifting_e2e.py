@@ -154,3 +154,28 @@ def test_runner_trains_validates_and_cli_tests(cfg, tmp_path):
     assert list(tested) == keys
     np.testing.assert_allclose([tested[k] for k in keys], [metrics[k] for k in keys],
                                rtol=1e-6)
+
+
+def test_onnx_lifter_gives_mmposes_metrics(cfg, tmp_path):
+    """The lifter exported to ONNX, tested with ``posekit test CONFIG
+    lift.onnx``: MMPose's metrics (GOLDEN) from ONNX Runtime."""
+    pytest.importorskip('onnxruntime')
+    pytest.importorskip('onnxscript')
+    from posekit.export import export_onnx
+    model = MODELS.build(cfg.model)
+    fill(model)
+    ckpt = tmp_path / 'lift.pth'
+    torch.save(dict(state_dict=model.state_dict()), ckpt)
+    config = tmp_path / 'lift.py'
+    cfg.dump(config)
+    onnx_file = export_onnx(str(config), str(ckpt), output=tmp_path / 'lift.onnx',
+                            dynamic_batch=True)
+    out = tmp_path / 'metrics.json'
+    cfg_options = ['test_evaluator.0.mode=mpjpe', 'test_evaluator.1.mode=p-mpjpe']
+    assert main(['test', str(config), onnx_file, '--work-dir', str(tmp_path / 'onnx'),
+                 '--out', str(out), '--cfg-options', *cfg_options]) == 0
+    metrics = json.loads(out.read_text())
+    expected = GOLDEN['video27'][2]
+    for mode in ('MPJPE', 'P-MPJPE'):
+        names = [mode, *(f'{mode}_{a}' for a in ACTIONS)]
+        np.testing.assert_allclose([metrics[n] for n in names], expected[mode], rtol=1e-4)

@@ -59,13 +59,15 @@ class Attention(nn.Module):
         # (3, B*T, H, K, C/H)
         q, k, v = self.qkv(x).reshape(BT, K, 3, H, C // H).permute(2, 0, 3, 1, 4)
         if self.mode == 'temporal':
-            # (B, T, H, K, c) -> (B, H, K, T, c): attend over T
+            # (B, T, H, K, c) -> (B, H * K, T, c): attend over T (4D, as ONNX
+            # export takes attention)
             q, k, v = (t.reshape(-1, seq_len, H, K, C // H).permute(0, 2, 3, 1, 4)
-                       for t in (q, k, v))
+                       .reshape(-1, H * K, seq_len, C // H) for t in (q, k, v))
         drop = self.attn_drop.p if self.training else 0.
         out = F.scaled_dot_product_attention(q, k, v, dropout_p=drop, scale=self.scale)
         if self.mode == 'temporal':
-            out = out.permute(0, 3, 2, 1, 4)        # (B, T, K, H, c)
+            # (B, H, K, T, c) -> (B, T, K, H, c)
+            out = out.reshape(-1, H, K, seq_len, C // H).permute(0, 3, 2, 1, 4)
         else:
             out = out.transpose(1, 2)               # (B*T, K, H, c)
         return self.proj_drop(self.proj(out.reshape(BT, K, C)))

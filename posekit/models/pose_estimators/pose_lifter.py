@@ -10,7 +10,7 @@ optional trajectory model (``traj_backbone`` or the shared backbone,
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 import torch
 from torch import Tensor, nn
@@ -187,17 +187,36 @@ class PoseLifter(BasePoseEstimator):
         """
         if not self.with_head:
             raise RuntimeError('PoseLifter.predict needs a head')
-        feats = self.extract_feat(inputs)
+        return self.predict_with(self._forward, inputs, data_samples)
+
+    def predict_with(self, network: Callable[[Tensor], Any], inputs: Tensor | list,
+                     data_samples: list) -> list:
+        """:meth:`predict` with ``network`` in place of the layers.
+
+        ``network`` maps packed 2D keypoints to what ``mode='tensor'``
+        returns (the pose head's output, and the trajectory head's second
+        with a trajectory model), e.g. an ONNX Runtime session of the
+        exported model; the flip test (``network`` also run on the mirrored
+        input) and decoding are this model's.
+        """
+        if not self.with_head:
+            raise RuntimeError('PoseLifter.predict_with needs a head (for the '
+                               'flip test and the decoder)')
+        if isinstance(inputs, (list, tuple)):   # per-sample inputs, as forward takes
+            inputs = torch.stack(list(inputs))
+        outputs = network(inputs)
         if self.test_cfg.get('flip_test', False):
-            feats = [feats, self.extract_feat(
-                self._flipped_inputs(inputs, data_samples))]
+            outputs = [outputs, network(self._flipped_inputs(inputs, data_samples))]
         traj_preds = None
         if self.with_traj:
-            feats, traj = feats if not self.test_cfg.get('flip_test') else (
-                [f[0] for f in feats], [f[1] for f in feats])
-            traj_preds = self.traj_head.predict(traj, data_samples,
-                                                test_cfg=self.test_cfg)
-        preds = self.head.predict(feats, data_samples, test_cfg=self.test_cfg)
+            flip = self.test_cfg.get('flip_test', False)
+            pose, traj = ([o[0] for o in outputs], [o[1] for o in outputs]) if flip \
+                else outputs
+            traj_preds = self.traj_head.predict_with(_identity, traj, data_samples,
+                                                     test_cfg=self.test_cfg)
+            outputs = pose
+        preds = self.head.predict_with(_identity, outputs, data_samples,
+                                       test_cfg=self.test_cfg)
         return self.add_pred_to_datasample(preds, traj_preds, data_samples)
 
     def add_pred_to_datasample(self, preds, traj_preds,
@@ -226,3 +245,7 @@ class PoseLifter(BasePoseEstimator):
                 sample.pred_fields = fields
         return batch_data_samples
 
+
+def _identity(outputs: Any) -> Any:
+    """The heads' ``forward`` when their outputs are given."""
+    return outputs
