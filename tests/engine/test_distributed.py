@@ -67,3 +67,40 @@ def test_two_process_gloo_training_keeps_ranks_identical(tiny_cfg, tmp_path):
     assert max_abs_diff(ckpt['state_dict'], r0['state']) == 0
     # metrics were gathered from both ranks: one line per validation in the log
     assert proc.stdout.count('Epoch(val) [2]') == 1
+
+
+@pytest.mark.skipif(shutil.which('torchrun') is None and not (
+        Path(sys.executable).parent / 'torchrun').exists(), reason='needs torchrun')
+def test_two_process_test_of_an_onnx_file_gathers_every_sample(tiny_cfg, tmp_path):
+    """``posekit test CONFIG model.onnx --launcher pytorch``: each rank runs
+    its share in ONNX Runtime; rank 0 writes all predictions, in dataset
+    order, as one process does (up to float32 rounding of other batches)."""
+    pytest.importorskip('onnxruntime')
+    pytest.importorskip('onnxscript')
+    import pickle
+
+    import numpy as np
+
+    from posekit.cli import main
+    from posekit.export import export_onnx
+    from .test_commands import _seeded_checkpoint
+    cfg = tiny_cfg()
+    config = tmp_path / 'tiny.py'
+    cfg.dump(config)
+    onnx_file = export_onnx(str(config), str(_seeded_checkpoint(cfg, tmp_path / 'w.pth')),
+                            output=tmp_path / 'tiny.onnx', dynamic_batch=True)
+    assert main(['test', str(config), onnx_file, '--work-dir', str(tmp_path / 'one'),
+                 '--dump', str(tmp_path / 'one.pkl')]) == 0
+    torchrun = shutil.which('torchrun') or str(Path(sys.executable).parent / 'torchrun')
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        [torchrun, '--standalone', '--nproc-per-node', '2', '-m', 'posekit', 'test',
+         str(config), onnx_file, '--launcher', 'pytorch', '--work-dir', str(tmp_path / 'two'),
+         '--dump', str(tmp_path / 'two.pkl')],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    one, two = (pickle.loads((tmp_path / f'{n}.pkl').read_bytes()) for n in ('one', 'two'))
+    assert [p['img_id'] for p in two] == [p['img_id'] for p in one] and len(one) == 8
+    for a, b in zip(one, two):
+        np.testing.assert_allclose(b['pred_instances']['keypoint_scores'],
+                                   a['pred_instances']['keypoint_scores'], rtol=0, atol=1e-5)
