@@ -20,6 +20,7 @@ from posekit.datasets.transforms import Compose, LoadImage
 from posekit.datasets.transforms.loading import as_bgr_uint8
 from posekit.models.builder import build_inference_model, test_dataset_cfg
 from posekit.structures import PoseDataSample, bbox_xywh2xyxy
+from posekit.structures.bbox import whole_image_bbox
 from .boxes import drop_degenerate
 from .zoo import resolve_model
 
@@ -185,8 +186,7 @@ def _topdown_inputs(model: nn.Module, pipeline: Compose, img, bboxes,
                          f'{bbox_format!r}')
     info = _load_image(pipeline, img)
     if bboxes is None or len(bboxes) == 0:
-        h, w = info['img'].shape[:2]
-        bboxes = np.array([[0, 0, w, h]], dtype=np.float32)
+        bboxes = whole_image_bbox(info['img'].shape)
     else:
         # the caller's float type is kept, as in MMPose: float64 boxes give
         # float64 centres and scales, hence another warp matrix than float32

@@ -45,6 +45,7 @@ from posekit.datasets.media_files import IMAGE_EXTENSIONS, expand_inputs, is_ima
 from posekit.fileio import atomic_write
 from posekit.models.onestage_deploy import is_onestage
 from posekit.models.builder import test_dataset_cfg
+from posekit.structures.bbox import whole_image_bbox
 from posekit.models.onnx_spec import import_optional
 from .onnx_export import set_metadata
 
@@ -242,8 +243,7 @@ def _image_items(model: nn.Module, pipeline_cfg: list, images, num: int) -> list
     for i in picks:
         # the pipeline's LoadImage decodes (its colour type) and skips later
         info = pipeline.transforms[0](dict(img_path=files[int(round(i))]))
-        h, w = info['img'].shape[:2]   # the whole image as the person box
-        info.update(bbox=np.array([[0, 0, w, h]], np.float32),
+        info.update(bbox=whole_image_bbox(info['img'].shape),   # the person box
                     bbox_score=np.ones(1, np.float32))
         items.append(pipeline(dict(info, **model.dataset_meta)))
     return items

@@ -168,6 +168,13 @@ def bbox_corner2xyxy(bbox: np.ndarray) -> np.ndarray:
     return np.concatenate([bbox.min(axis=-2), bbox.max(axis=-2)], axis=-1)
 
 
+def whole_image_bbox(shape: Tuple[int, ...]) -> np.ndarray:
+    """``(1, 4)`` float32 xyxy box ``[0, 0, w, h]`` of an image of ``shape``
+    ``(h, w, ...)``: the one person box when none is given."""
+    h, w = shape[:2]
+    return np.array([[0, 0, w, h]], dtype=np.float32)
+
+
 def bbox_clip_border(bbox: np.ndarray, shape: Tuple[int, int]) -> np.ndarray:
     """Clip boxes or points into ``[0, w] x [0, h]`` **in place**.
 
