@@ -331,6 +331,50 @@ def overlay_heatmap(image: np.ndarray, heatmap: Any, alpha: float = 0.6) -> np.n
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
+def simcc_picture(image: np.ndarray, heatmaps: Any, max_keypoints: int = 20,
+                  strip: int = 15, step: int = 20) -> np.ndarray:
+    """MMPose's picture of SimCC outputs (its ``SimCCVisualizer`` layout):
+    on white, the image with the 2D map (all keypoints' maximum) overlaid,
+    then per keypoint (the first ``max_keypoints``) the x profile (the map's
+    maximum over rows) as a ``strip``-pixel band below it and the y profile
+    beside it, ``step`` pixels apart, each numbered; the whole shrunk back
+    to the image's size.
+
+    Args:
+        image (np.ndarray): (H, W, 3) uint8 RGB.
+        heatmaps (np.ndarray): (K, H', W') maps (SimCC's y x^T products),
+            resized to (H, W) if needed.
+
+    Returns:
+        np.ndarray: (H, W, 3) uint8 RGB.
+    """
+    height, width = image.shape[:2]
+    maps = np.asarray(to_numpy(heatmaps)).astype(np.float32)
+    if maps.ndim != 3:
+        raise ValueError(f'SimCC heatmaps must be (K, H, W), got {maps.shape}')
+    if maps.shape[1:] != (height, width):
+        maps = np.stack([cv2.resize(m, (width, height), interpolation=cv2.INTER_LINEAR)
+                         for m in maps])
+    count = min(len(maps), max_keypoints)
+    top, left = int(0.1 * height), int(0.1 * width)
+    below, beside = int(1.1 * height) + 20, int(1.1 * width) + 20
+    canvas = np.full((max(2 * height, below + count * step + strip),
+                      max(2 * width, beside + count * step + strip), 3), 255, np.uint8)
+    canvas[top:top + height, left:left + width] = overlay_heatmap(image, maps.max(axis=0))
+    for k in range(count):
+        x_profile = heatmap_to_color(maps[k].max(axis=0)[None], (width, strip))[0]
+        y_profile = heatmap_to_color(maps[k].max(axis=1)[:, None], (strip, height))[0]
+        y, x = below + k * step, beside + k * step
+        canvas[y:y + strip, left:left + width] = x_profile
+        canvas[top:top + height, x:x + strip] = y_profile
+        cv2.putText(canvas, str(k), (left - 30, y + 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                    (0, 0, 255), 2)
+        cv2.putText(canvas, str(k), (x, top - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                    (0, 0, 255), 2)
+    used = canvas[:below + count * step + top + 1, :beside + count * step + left + 1]
+    return cv2.resize(used, (width, height), interpolation=cv2.INTER_AREA)
+
+
 def draw_pose(image: np.ndarray, keypoints: Any, scores: Any = None,
               meta: Mapping | None = None, kpt_thr: float = 0.3,
               bboxes: Any = None, radius: int | None = None,

@@ -22,7 +22,8 @@ Behaviour that differs from MMPose, on purpose:
   nearest pixel (MMPose truncates);
 - heatmaps are blended with an opacity proportional to the heat, so the
   image is unchanged where the heatmap is zero (see :func:`overlay_heatmap`);
-  SimCC x/y label pictures are not drawn;
+  SimCC outputs get MMPose's layout of x / y profiles
+  (:func:`~posekit.visualization.draw.simcc_picture`) in these colours;
 - ``backend='matplotlib'`` raises;
 - ``alpha`` and ``show_keypoint_weight`` set the keypoints' opacity (as
   MMPose's OpenCV backend does; boxes and links are opaque).
@@ -39,7 +40,7 @@ from posekit.fileio import write_image
 from posekit.registry import VISUALIZERS
 from posekit.structures import to_numpy
 from .draw import (Color, color_list, draw_bboxes, draw_box_labels, draw_keypoints, draw_limbs,
-                   draw_links, overlay_heatmap, to_openpose)
+                   draw_links, overlay_heatmap, simcc_picture, to_openpose)
 from .visualizer import Visualizer, as_rgb_image
 
 
@@ -195,7 +196,9 @@ class PoseLocalVisualizer(Visualizer):
         """(drawn picture, heatmap picture or None), or None: nothing to show."""
         heat = None
         if fields is not None and 'heatmaps' in fields:
-            heat = overlay_heatmap(image, fields.heatmaps)
+            # SimCC outputs (x / y label vectors): MMPose's profile picture
+            simcc = instances is not None and 'keypoint_x_labels' in instances
+            heat = (simcc_picture if simcc else overlay_heatmap)(image, fields.heatmaps)
         if instances is None and heat is None:
             return None
         drawn = image.copy()

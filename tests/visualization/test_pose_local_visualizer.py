@@ -252,3 +252,37 @@ def test_show_without_window_support_is_a_clear_error():
     visualizer = PoseLocalVisualizer()
     with pytest.raises(OSError, match='no window support'):
         visualizer.show(np.zeros((4, 4, 3), np.uint8))
+
+
+def test_simcc_outputs_get_the_profile_picture(meta):
+    """SimCC heatmaps (the samples carry keypoint_x_labels): MMPose's layout,
+    the 2D map at 10% of the size in, each keypoint's x profile as a band
+    below (from 1.1 H + 20, 20 px apart) and y profile beside; the whole
+    shrunk back to the image's size."""
+    from posekit.visualization.draw import simcc_picture
+    h, w = 120, 100
+    yy, xx = np.mgrid[:h, :w]
+    peaks = [(30, 40), (70, 20), (50, 100)]
+    maps = np.stack([np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / 8.0)
+                     for x, y in peaks]).astype(np.float32)
+    image = np.full((h, w, 3), 128, np.uint8)
+    picture = simcc_picture(image, maps)
+    assert picture.shape == (h, w, 3)
+    # the composite before shrinking: 10 + 130 + 3 * 20 + 1 wide, 12 + 152 + 60 + 1 high
+    sx, sy = w / 201, h / 225
+    for k, (x, y) in enumerate(peaks):
+        band = picture[int((152 + 20 * k + 7) * sy)]        # the middle row of band k
+        hottest = np.argmax(band[:, 0].astype(int) - band[:, 2])   # red minus blue
+        assert abs(hottest - (10 + x) * sx) <= 1.5
+        column = picture[:, int((130 + 20 * k + 7) * sx)]
+        assert abs(np.argmax(column[:, 0].astype(int) - column[:, 2]) - (12 + y) * sy) <= 1.5
+    # the visualizer draws it for a sample with SimCC labels, below the image
+    vis = PoseLocalVisualizer()
+    vis.set_dataset_meta(meta)
+    s = PoseDataSample()
+    s.pred_instances = InstanceData(keypoints=np.zeros((1, 17, 2)),
+                                    keypoint_scores=np.zeros((1, 17)),
+                                    keypoint_x_labels=np.zeros((1, 17, 2 * w)))
+    s.pred_fields = PixelData(heatmaps=np.concatenate([maps, np.zeros((14, h, w), np.float32)]))
+    out = vis.add_datasample('x', image, s, draw_gt=False, draw_heatmap=True)
+    np.testing.assert_array_equal(out[h:], simcc_picture(image, s.pred_fields.heatmaps))
