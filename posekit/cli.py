@@ -41,6 +41,8 @@ COMMANDS = {
               'estimate poses in images, folders or videos; draw them, write JSON'),
     'models': ('posekit.commands.models',
                "list MMPose's model zoo: names, aliases, tasks, published results"),
+    'publish-model': ('posekit.commands.publish_model',
+                      'strip a checkpoint to its weights and meta, named with its hash'),
     'benchmark': ('posekit.commands.benchmark',
                   'measure inference speed, parameters and FLOPs of a model here'),
 }

@@ -26,11 +26,11 @@ checkpoints) is in :mod:`posekit.models.utils.checkpoint`.
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import torch
 
-from posekit.fileio import atomic_write, write_text
+from posekit.fileio import atomic_write, file_sha256, write_text
 from posekit.models.utils.checkpoint import (CheckpointError, read_checkpoint,  # noqa: F401
                                              state_dict_of)
 from posekit.structures import to_plain
@@ -55,6 +55,29 @@ def save_checkpoint(checkpoint: Mapping, path: str) -> None:
                              'or an infinity (the previous checkpoints are left as they are)')
     with atomic_write(path, 'wb', fsync=True) as f:
         torch.save(plain, f)
+
+
+def publish_checkpoint(path: str, keys: Sequence[str], out: str | None = None,
+                       suffix: str = '') -> tuple[str, list[str]]:
+    """A copy of checkpoint ``path`` with only ``keys`` (e.g. ``meta``,
+    ``state_dict``: no optimizer state), written as
+    ``<out or path without .pth>-<sha256[:8]><suffix>.pth`` (the hash of the
+    written file, as MMEngine names published checkpoints).
+
+    Returns:
+        tuple: ``(the written path, the keys left out)``.
+    """
+    checkpoint = read_checkpoint(path)
+    kept = {k: v for k, v in checkpoint.items() if k in keys}
+    if not kept:
+        raise KeyError(f'{path}: none of the keys {list(keys)} to keep is in the checkpoint '
+                       f'(it has {sorted(checkpoint)})')
+    stem = os.path.splitext(out or path)[0]
+    tmp = f'{stem}.publish.tmp'
+    save_checkpoint(kept, tmp)
+    final = f'{stem}-{file_sha256(tmp)[:8]}{suffix}.pth'
+    os.replace(tmp, final)
+    return final, sorted(set(checkpoint) - set(kept))
 
 
 def write_pointer(work_dir: str, checkpoint_path: str) -> None:

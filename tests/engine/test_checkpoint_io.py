@@ -108,3 +108,29 @@ def test_last_checkpoint_pointer(tmp_path):
     os.remove(moved / 'epoch_2.pth')
     with pytest.raises(CheckpointError, match='does not exist'):
         find_latest_checkpoint(str(moved))
+
+
+def test_publish_model_keeps_meta_and_weights_named_by_hash(tmp_path, capsys):
+    """``posekit publish-model``: MMPose's publish_model.py: only meta and
+    state_dict, named ``OUT-<sha256[:8]>_<YYYYMMDD>.pth`` after the written
+    bytes."""
+    import hashlib
+    import re
+    import time
+
+    from posekit.cli import main
+    weights = OrderedDict(w=torch.arange(6.).reshape(2, 3))
+    src = tmp_path / 'epoch_3.pth'
+    save_checkpoint(dict(meta=dict(epoch=3), state_dict=weights,
+                         optimizer=dict(state={}, param_groups=[]), message_hub={}), str(src))
+    assert main(['publish-model', str(src), str(tmp_path / 'out' / 'model.pth')]) == 0
+    [published] = (tmp_path / 'out').glob('*.pth')
+    match = re.fullmatch(r'model-([0-9a-f]{8})_(\d{8})\.pth', published.name)
+    assert match and match[2] == time.strftime('%Y%m%d')
+    assert hashlib.sha256(published.read_bytes()).hexdigest()[:8] == match[1]
+    checkpoint = read_checkpoint(str(published))
+    assert set(checkpoint) == {'meta', 'state_dict'}
+    assert torch.equal(checkpoint['state_dict']['w'], weights['w'])
+    assert 'removed: message_hub, optimizer' in capsys.readouterr().out
+    assert main(['publish-model', str(src), str(tmp_path / 'x.pth'), '--save-keys', 'ema']) == 1
+    assert "none of the keys ['ema'] to keep" in capsys.readouterr().err

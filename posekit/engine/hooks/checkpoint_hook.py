@@ -26,9 +26,8 @@ from collections import deque
 from math import inf
 from typing import Sequence
 
-from posekit.fileio import file_sha256
 from posekit.registry import HOOKS
-from ..checkpoint import read_checkpoint, save_checkpoint, write_pointer
+from ..checkpoint import publish_checkpoint, write_pointer
 from ..dist import is_main_process
 from .hook import Hook
 
@@ -255,14 +254,7 @@ class CheckpointHook(Hook):
             os.remove(path)
 
     def _publish(self, runner, path: str) -> None:
-        checkpoint = read_checkpoint(path)
-        kept = {k: v for k, v in checkpoint.items() if k in self.published_keys}
-        dropped = sorted(set(checkpoint) - set(kept))
-        tmp = f'{path}.publish.tmp'
-        save_checkpoint(kept, tmp)
-        sha = file_sha256(tmp)
-        final = f'{os.path.splitext(path)[0]}-{sha[:8]}.pth'
-        os.replace(tmp, final)
+        final, dropped = publish_checkpoint(path, self.published_keys)
         runner.logger.info('Published %s to %s (removed keys: %s)', path, final, dropped)
 
 
