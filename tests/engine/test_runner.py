@@ -384,3 +384,18 @@ def test_efficient_conv_bn_eval_in_a_run(tiny_cfg, run_log):
     trained = state_of(runner.train())
     assert 'efficient_conv_bn_eval: 20 conv + BatchNorm pairs in backbone' in run_log.text
     assert max_abs_diff(reference, trained) <= 2 * 2 * 1e-3
+
+
+def test_checkpoint_hook_publishes_the_last_and_best_checkpoints(tiny_cfg):
+    """published_keys: after training, copies of the last and the best
+    checkpoints with only those keys, named ``<name>-<sha256[:8]>.pth``."""
+    import hashlib
+    import re
+    cfg = tiny_cfg(**{'+default_hooks.checkpoint.published_keys': ['meta', 'state_dict']})
+    Runner.from_cfg(cfg).train()
+    published = sorted(p for p in Path(cfg.work_dir).glob('*.pth')
+                       if re.search(r'-[0-9a-f]{8}\.pth$', p.name))
+    assert len(published) == 2   # epoch_2 (last) and the best coco/AP one
+    for path in published:
+        assert hashlib.sha256(path.read_bytes()).hexdigest()[:8] == path.stem[-8:]
+        assert set(read_checkpoint(str(path))) == {'meta', 'state_dict'}
