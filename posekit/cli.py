@@ -41,6 +41,8 @@ COMMANDS = {
               'estimate poses in images, folders or videos; draw them, write JSON'),
     'models': ('posekit.commands.models',
                "list MMPose's model zoo: names, aliases, tasks, published results"),
+    'generate-bbox-file': ('posekit.commands.generate_bbox_file',
+                           "person boxes of a config's test images, as a bbox_file"),
     'publish-model': ('posekit.commands.publish_model',
                       'strip a checkpoint to its weights and meta, named with its hash'),
     'benchmark': ('posekit.commands.benchmark',

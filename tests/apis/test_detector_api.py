@@ -168,3 +168,44 @@ def test_unsupported_pipeline_steps_are_named():
         run_pipeline([dict(type='Resize', scale=(4, 4), interpolation='nearest')], img)
     with pytest.raises(ValueError, match='larger than the pad size'):
         run_pipeline([dict(type='Pad', size=(4, 4))], img)
+
+
+def test_generate_bbox_file_writes_a_configs_bbox_file(config_file, model, tmp_path, capsys):
+    """``posekit generate-bbox-file``: the test set's images once each, the
+    detector's boxes of the asked categories above --score-thr after NMS,
+    in COCO's detection-results format; a config reads it as bbox_file."""
+    import json
+
+    from posekit.apis.boxes import box_problems, nms
+    from posekit.cli import main
+    from posekit.config import Config
+    from posekit.registry import DATASETS
+    weights = tmp_path / 'det.pth'
+    torch.save(dict(state_dict=model.state_dict()), weights)
+    pose_config = ROOT / 'tests/data/configs/td_hm_res50_coco_fixture.py'
+    out = tmp_path / 'boxes.json'
+    assert main(['generate-bbox-file', str(config_file), str(weights), str(out),
+                 '--pose-config', str(pose_config), '--score-thr', '0.3',
+                 '--det-cat-ids', '1']) == 0
+    boxes = json.loads(out.read_text())
+    assert 'boxes in 4 images' in capsys.readouterr().out
+    expected = []
+    for image_id in (785, 40083, 196141, 197388):   # the fixture's images
+        path = ROOT / f'tests/data/fixtures/coco/{image_id:012d}.jpg'
+        found = inference_detector(model, str(path))
+        # boxes that can give no pose (outside the image, under a pixel) go
+        # first, as for posekit infer
+        usable = [p is None for p in box_problems(found['bboxes'], cv2.imread(str(path)).shape,
+                                                  found['scores'], min_size=1.)]
+        keep = usable & (found['labels'] == 1) & (found['scores'] > 0.3)
+        rows = np.concatenate([found['bboxes'][keep], found['scores'][keep, None]], 1)
+        rows = rows[nms(rows, 0.65)] if len(rows) > 1 else rows
+        expected += [(image_id, *r[:2], *(r[2:4] - r[:2]), r[4]) for r in rows]
+    assert len(boxes) == len(expected) > 0
+    got = sorted((b['image_id'], *b['bbox'], b['score']) for b in boxes)
+    np.testing.assert_allclose(np.array(got), np.array(sorted(expected)), rtol=1e-6, atol=1e-3)
+    assert {b['category_id'] for b in boxes} == {1}
+    cfg = Config.fromfile(str(pose_config))
+    dataset = DATASETS.build(dict(cfg.test_dataloader.dataset.to_dict(), bbox_file=str(out),
+                                  pipeline=[]))
+    assert len(dataset) == len(boxes)
