@@ -76,6 +76,18 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f'posekit {name}: error: {error_text(e)}', file=sys.stderr)
         return 1
+    finally:
+        _leave_process_group()
+
+
+def _leave_process_group() -> None:
+    """Leave the process group a ``--launcher pytorch`` command joined, so
+    that its threads stop before the interpreter's exit destroys them (gloo
+    with ONNX Runtime's thread pool then aborts: "terminate called without
+    an active exception")."""
+    dist = sys.modules.get('torch.distributed')
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 # Raised by posekit's own ``raise`` statements, these report bad input (a
