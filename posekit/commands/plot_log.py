@@ -45,6 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='what to plot (default: losses, lr and the metrics)')
     parser.add_argument('--out', default=None,
                         help='PNG to write (default: WORK_DIR/curves.png)')
+    parser.add_argument('--train-time', action='store_true',
+                        help="also print the time per training iteration by epoch (MMPose's "
+                             'analyze_logs.py cal_train_time)')
+    parser.add_argument('--include-outliers', action='store_true',
+                        help="with --train-time: count each epoch's first logged time too")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,7 +74,37 @@ def run(args: argparse.Namespace) -> int:
                                else osp.dirname(osp.abspath(args.work_dir)), 'curves.png')
     _write(out, picture)
     print(f'plot-log: {len(keys)} curves of {path} -> {out}')
+    if args.train_time:
+        stats = train_time(train, args.include_outliers)
+        print(f"slowest epoch {stats['slowest_epoch']}, average time is "
+              f"{stats['slowest_time']:.4f}\nfastest epoch {stats['fastest_epoch']}, average "
+              f"time is {stats['fastest_time']:.4f}\ntime std over epochs is "
+              f"{stats['std']:.4f}\naverage iter time: {stats['mean']:.4f} s/iter")
     return 0
+
+
+def train_time(train: list[dict], include_outliers: bool = False) -> dict:
+    """Seconds per training iteration from the logged ``time`` values, as
+    MMPose's ``cal_train_time``: each epoch's mean (without its first value,
+    which holds the start-up, unless ``include_outliers``), the slowest and
+    fastest epoch (numbered from 1), the std of the epoch means, and the
+    mean over every counted value."""
+    by_epoch: dict = {}
+    for record in train:
+        if 'time' in record:
+            by_epoch.setdefault(record.get('epoch', 1), []).append(float(record['time']))
+    epochs = {e: (v if include_outliers else v[1:]) for e, v in sorted(by_epoch.items())}
+    epochs = {e: v for e, v in epochs.items() if v}
+    if not epochs:
+        raise ValueError('--train-time: no training record with a "time" (each epoch needs '
+                         'two, or --include-outliers)')
+    means = {e: sum(v) / len(v) for e, v in epochs.items()}
+    slowest, fastest = max(means, key=means.get), min(means, key=means.get)
+    values = [t for v in epochs.values() for t in v]
+    average = sum(means.values()) / len(means)
+    return dict(slowest_epoch=slowest, slowest_time=means[slowest], fastest_epoch=fastest,
+                fastest_time=means[fastest], mean=sum(values) / len(values),
+                std=math.sqrt(sum((m - average) ** 2 for m in means.values()) / len(means)))
 
 
 def find_scalars(path: str) -> str:

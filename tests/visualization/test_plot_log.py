@@ -134,3 +134,28 @@ def test_nice_ticks(lo, hi, ticks):
 def test_tick_labels():
     assert [format_tick(v, 0.25) for v in (0.25, 0.5)] == ['0.25', '0.50']
     assert format_tick(20, 5) == '20' and format_tick(0.0004, 0.0001) == '4.00e-4'
+
+
+def test_train_time_is_mmposes_cal_train_time(tmp_path, capsys):
+    """Per epoch the mean of its logged times without the first one; the
+    slowest and fastest epoch, the std of the epoch means and the mean of
+    every counted value (MMPose's analyze_logs.py cal_train_time)."""
+    from posekit.commands.plot_log import train_time
+    times = {1: [9.0, 0.2, 0.4], 2: [5.0, 0.3, 0.3], 3: [7.0, 0.1, 0.2]}
+    train = [dict(epoch=e, iter=i, step=i, time=t)
+             for e, ts in times.items() for i, t in enumerate(ts)]
+    stats = train_time(train)
+    means = [0.3, 0.3, 0.15]
+    assert (stats['slowest_epoch'], stats['fastest_epoch']) == (1, 3)
+    assert stats['slowest_time'] == pytest.approx(0.3) and stats['fastest_time'] == pytest.approx(0.15)
+    assert stats['std'] == pytest.approx(np.std(means))
+    assert stats['mean'] == pytest.approx(np.mean([0.2, 0.4, 0.3, 0.3, 0.1, 0.2]))
+    assert train_time(train, include_outliers=True)['mean'] == pytest.approx(
+        np.mean([t for ts in times.values() for t in ts]))
+    with pytest.raises(ValueError, match='--include-outliers'):
+        train_time([dict(epoch=1, iter=1, step=1, time=0.5)])
+    # the command prints them after drawing
+    write_run(tmp_path)
+    assert main(['plot-log', str(tmp_path), '--train-time']) == 0
+    printed = capsys.readouterr().out
+    assert 'average iter time: 0.2000 s/iter' in printed and 'time std over epochs is 0.0000' in printed
