@@ -231,7 +231,7 @@ def to_openpose(keypoints: Any, visible: Any, kpt_thr: float = 0.3
 def draw_keypoints(image: np.ndarray, keypoints: Any, visible: Any,
                    color: Color = 'red', radius: int = 3, kpt_thr: float = 0.3,
                    alpha: float = 1.0, weight_by_score: bool = False,
-                   show_kpt_idx: bool = False) -> np.ndarray:
+                   show_kpt_idx: bool = False, first_index: int = 0) -> np.ndarray:
     """Draw keypoints as filled circles of ``radius``, in place.
 
     Args:
@@ -244,6 +244,7 @@ def draw_keypoints(image: np.ndarray, keypoints: Any, visible: Any,
         weight_by_score (bool): Multiply the opacity by the score (clipped to
             [0, 1]); MMPose's ``show_keypoint_weight``.
         show_kpt_idx (bool): Write each keypoint's index next to it.
+        first_index (int): The index written for the first keypoint.
     """
     kpts = _points(keypoints)
     vis = _visibility(visible, kpts.shape[:2])
@@ -257,7 +258,7 @@ def draw_keypoints(image: np.ndarray, keypoints: Any, visible: Any,
             _circle(image, _pixel(point), radius, rgb, opacity)
             if show_kpt_idx:
                 x, y = _pixel(point)
-                cv2.putText(image, str(kid), (x + radius, y - radius),
+                cv2.putText(image, str(first_index + kid), (x + radius, y - radius),
                             cv2.FONT_HERSHEY_SIMPLEX, max(radius * 0.15, 0.3),
                             rgb, 1, cv2.LINE_AA)
     return image

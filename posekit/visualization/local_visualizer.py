@@ -189,7 +189,8 @@ class PoseLocalVisualizer(Visualizer):
         for part, radius in ((slice(0, body), self.radius),
                              (slice(body, count), max(self.radius // 2, 1))):
             draw_keypoints(image, keypoints[:, part], visible[:, part], colors[part], radius,
-                           kpt_thr, self.alpha, self.show_keypoint_weight, show_kpt_idx)
+                           kpt_thr, self.alpha, self.show_keypoint_weight, show_kpt_idx,
+                           first_index=part.start)
 
     def _panel(self, image: np.ndarray, instances: Any, fields: Any, kpt_thr: float,
                draw_bbox: bool, show_kpt_idx: bool, skeleton_style: str) -> tuple | None:
