@@ -70,7 +70,9 @@ class OnnxNetwork:
         batch_size (int | None): The file's fixed batch size; None when it
             is dynamic.
         input_shape (tuple): ``(C, H, W)`` the file takes: ints, or the
-            graph's symbol (a str, or None) for a dynamic axis.
+            graph's symbol (a str, or None) for a dynamic axis; a pose
+            lifter's packed keypoints: ``(K * C, T)`` or ``(T, K, C)``.
+        lifting (bool): A pose lifter's file (metadata ``data_mode``).
         size_factor (int | None): With dynamic H and W, their values must
             be multiples of it (the metadata's ``size_factor``; 1 in a file
             without it); None when H and W are fixed.
