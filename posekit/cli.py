@@ -70,23 +70,29 @@ def main(argv: list[str] | None = None) -> int:
         parser = argparse.ArgumentParser(prog=f'posekit {name}', description=help_text)
         module.add_arguments(parser)
         args = parser.parse_args(argv[1:])
-        return module.run(args) or 0
+        code = module.run(args) or 0
+        _leave_process_group(wait=True)
+        return code
     except Exception as e:  # noqa: BLE001 (sorted below: input errors or bugs)
         if os.environ.get('POSEKIT_DEBUG', '') not in ('', '0') or not is_input_error(e):
             raise
         print(f'posekit {name}: error: {error_text(e)}', file=sys.stderr)
         return 1
     finally:
-        _leave_process_group()
+        _leave_process_group(wait=False)
 
 
-def _leave_process_group() -> None:
+def _leave_process_group(wait: bool) -> None:
     """Leave the process group a ``--launcher pytorch`` command joined, so
     that its threads stop before the interpreter's exit destroys them (gloo
     with ONNX Runtime's thread pool then aborts: "terminate called without
-    an active exception")."""
+    an active exception"). ``wait``: after a command that succeeded on
+    every rank, first a barrier, so no rank tears down its connections
+    while another still uses them."""
     dist = sys.modules.get('torch.distributed')
     if dist is not None and dist.is_available() and dist.is_initialized():
+        if wait:
+            dist.barrier()
         dist.destroy_process_group()
 
 
