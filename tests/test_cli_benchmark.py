@@ -61,3 +61,25 @@ def test_benchmark_refuses_a_lifter_and_bad_counts(capsys):
     assert 'not pose lifters' in capsys.readouterr().err
     assert main(['benchmark', str(TINY), '--boxes', '0']) == 1
     assert '--boxes and --iters must be at least 1' in capsys.readouterr().err
+
+
+def test_every_mode_runs_the_same_weights():
+    """Without a checkpoint the weights are PyTorch's initial ones: the
+    folded fp32 mode must run a copy of the plain model, not a new draw
+    (a bottom-up model's speed depends on what it decodes)."""
+    import argparse
+
+    import numpy as np
+
+    from posekit.apis import init_model
+    from posekit.commands.benchmark import _runner
+    model = init_model(str(TINY))
+    args = argparse.Namespace(device='cpu', threads=None)
+    image = np.random.default_rng(0).integers(0, 256, (96, 64, 3), dtype=np.uint8)
+    boxes = spread_boxes(2, 64, 96)
+    plain, folded = (_runner(mode, args, model, False)(image, boxes) for mode in ('plain', 'fp32'))
+    for a, b in zip(plain, folded):
+        # folding changes float32 rounding only: the scores (heatmap maxima) agree
+        np.testing.assert_allclose(a.pred_instances.keypoint_scores,
+                                   b.pred_instances.keypoint_scores, rtol=1e-4, atol=1e-6)
+    assert not hasattr(model, 'inference_precision')   # the plain model left as built

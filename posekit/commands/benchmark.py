@@ -20,12 +20,14 @@ mode the instances (top-down) or images (bottom-up) per second, the time
 per call and the fraction of the float32 compute bound: network FLOPs (x 2
 with the config's flip test) x rate, over the rate of a 2048^3 float32
 matmul on the same device and threads. Without CHECKPOINT the weights are
-PyTorch's initial ones (speed does not depend on them). Pose lifters are
+PyTorch's initial ones, the same in every mode (the speed of a bottom-up or
+one-stage model depends on them through the number of people decoded). Pose lifters are
 not measured. ``--out FILE.json`` writes the figures.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import tempfile
 import time
@@ -90,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     boxes = spread_boxes(args.boxes, 640, 480)
     per_call = 1 if bottomup else len(boxes)
     for mode in args.modes:
-        runner = _runner(mode, args, options, model, bottomup)
+        runner = _runner(mode, args, model, bottomup)
         seconds = time_per_call(lambda run=runner: run(image, boxes), args.iters)
         speed = per_call / seconds
         bound = result['gflop'] * flips * speed / rate
@@ -104,16 +106,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _runner(mode: str, args: argparse.Namespace, options, model, bottomup: bool):
+def _runner(mode: str, args: argparse.Namespace, model, bottomup: bool):
     """``(image, boxes) -> predictions`` of ``mode``."""
-    from posekit.apis import (inference_bottomup, inference_topdown, init_model,
-                              optimize_for_inference)
+    from posekit.apis import inference_bottomup, inference_topdown, optimize_for_inference
     if mode == 'onnxruntime':
-        model = _onnx_model(args, options, model)
-    elif mode != 'plain':
-        model = optimize_for_inference(
-            init_model(args.config, args.checkpoint, device=args.device, cfg_options=options),
-            'bf16' if mode == 'bf16' else 'fp32', compile=mode == 'compile')
+        model = _onnx_model(args, model)
+    elif mode != 'plain':   # a copy: every mode runs the same weights
+        model = optimize_for_inference(copy.deepcopy(model), 'bf16' if mode == 'bf16'
+                                       else 'fp32', compile=mode == 'compile')
         if mode == 'bf16' and model.inference_precision != 'bf16':
             raise ValueError(f'--modes bf16: {args.device} has no native bfloat16 '
                              '(AVX512-BF16 or AMX on a CPU)')
@@ -122,7 +122,7 @@ def _runner(mode: str, args: argparse.Namespace, options, model, bottomup: bool)
     return lambda image, boxes: inference_topdown(model, image, boxes)
 
 
-def _onnx_model(args: argparse.Namespace, options, model):
+def _onnx_model(args: argparse.Namespace, model):
     from posekit.apis import init_onnx_model
     from posekit.export import export_onnx
     with tempfile.TemporaryDirectory() as folder:
