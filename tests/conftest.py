@@ -1,4 +1,5 @@
 """Fixtures shared across test folders."""
+import faulthandler
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,19 @@ ROOT = Path(__file__).resolve().parents[1]
 # the quick start's small HRNet (128x96 input)
 QUICKSTART_CONFIG = str(ROOT / 'configs/body_2d_keypoint/topdown_heatmap/synthetic/'
                         'td-hm_hrnet-tiny_1xb8-9e_synthetic-128x96.py')
+
+
+# no test takes a minute; one still running after this many seconds hangs
+HANG_SECONDS = 300
+
+
+@pytest.fixture(autouse=True)
+def _no_silent_hang():
+    """A hung test prints every thread's stack and ends the run, instead of
+    waiting for CI's time limit with nothing to show."""
+    faulthandler.dump_traceback_later(HANG_SECONDS, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.fixture(scope='session')
