@@ -164,14 +164,10 @@ def draw_limbs(image: np.ndarray, keypoints: Any, visible: Any,
         angle = int(np.degrees(np.arctan2(ya - yb, xa - xb)))
         outline = cv2.ellipse2Poly(center, (half_length, max(int(line_width), 1)), angle,
                                    0, 360, 1)
-        x0, y0 = np.maximum(outline.min(0) - 1, 0)
-        x1, y1 = outline.max(0) + 2
-        roi = image[y0:y1, x0:x1]
-        if roi.size == 0:
-            continue
-        drawn = roi.copy()
-        cv2.fillConvexPoly(drawn, (outline - (x0, y0)).astype(np.int32), rgb, cv2.LINE_AA)
-        cv2.addWeighted(drawn, opacity, roi, 1 - opacity, 0, dst=roi)
+        (x0, y0), (x1, y1) = outline.min(0) - 1, outline.max(0) + 2
+        _blend(image, (x0, y0, x1, y1), opacity,
+               lambda patch, x0, y0, shape=outline, rgb=rgb: cv2.fillConvexPoly(
+                   patch, (shape - (x0, y0)).astype(np.int32), rgb, cv2.LINE_AA))
     return image
 
 
@@ -269,16 +265,24 @@ def _circle(image: np.ndarray, center: tuple[int, int], radius: int,
     if opacity >= 1:
         cv2.circle(image, center, radius, rgb, -1, cv2.LINE_AA)
         return
-    # blend only the circle's neighbourhood: a full-image copy per point is slow
     x, y = center
+    _blend(image, (x - radius - 1, y - radius - 1, x + radius + 2, y + radius + 2), opacity,
+           lambda patch, x0, y0: cv2.circle(patch, (x - x0, y - y0), radius, rgb, -1,
+                                            cv2.LINE_AA))
+
+
+def _blend(image: np.ndarray, box: tuple, opacity: float, draw) -> None:
+    """``draw(patch, x0, y0)`` on a copy of the ``(x0, y0, x1, y1)`` part of
+    ``image`` (clipped to it), blended back at ``opacity``: only the shape's
+    neighbourhood is copied (a full-image copy per shape is slow)."""
     h, w = image.shape[:2]
-    x0, y0, x1, y1 = max(x - radius - 1, 0), max(y - radius - 1, 0), \
-        min(x + radius + 2, w), min(y + radius + 2, h)
+    x0, y0 = max(int(box[0]), 0), max(int(box[1]), 0)
+    x1, y1 = min(int(box[2]), w), min(int(box[3]), h)
     if x0 >= x1 or y0 >= y1 or opacity <= 0:
         return
     roi = image[y0:y1, x0:x1]
     drawn = roi.copy()
-    cv2.circle(drawn, (x - x0, y - y0), radius, rgb, -1, cv2.LINE_AA)
+    draw(drawn, x0, y0)
     cv2.addWeighted(drawn, opacity, roi, 1 - opacity, 0, dst=roi)
 
 
