@@ -33,7 +33,6 @@ import inspect
 import os
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 
@@ -44,6 +43,7 @@ from posekit.structures import InstanceData, PoseDataSample, to_numpy
 from ..dataloader import unwrap_dataset
 from ..dist import get_rank, is_distributed
 from .hook import Hook
+from .visualization_hook import picture_of
 
 
 @HOOKS.register_module()
@@ -160,24 +160,21 @@ class BadCaseAnalysisHook(Hook):
         name, ext = os.path.splitext(os.path.basename(path))
         bboxes = np.asarray(to_numpy(sample.gt_instances.bboxes)).astype(int).tolist()
         self.results.append({'img': name, 'bbox': bboxes, self.metric_name: value})
-        image = cv2.imread(path)
+        image = picture_of(runner, runner.test_dataloader, path, type(self).__name__)
         if image is None:
-            runner.logger.warning('BadCaseAnalysisHook: cannot read %s', path)
             return
         title = f'{name}_bbox{bboxes}_{self.metric_name}{round(value, 2)}'
         out_file = None
         if self.out_dir is not None and not self.show:
             out_file = os.path.join(runner.log_dir, self.out_dir, title + ext)
         visualizer = runner.visualizer
-        visualizer.set_dataset_meta(getattr(unwrap_dataset(runner.test_dataloader.dataset),
-                                            'metainfo', None))
         colors = visualizer.kpt_color, visualizer.link_color
         truth = PoseDataSample(gt_instances=InstanceData(
             keypoints=sample.gt_instances.keypoints,
             keypoints_visible=sample.gt_instances.get('keypoints_visible')))
         try:
             visualizer.kpt_color = visualizer.link_color = 'blue'
-            drawn = visualizer.draw_datasample(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), truth,
+            drawn = visualizer.draw_datasample(image, truth,
                                                draw_gt=True, draw_pred=False,
                                                kpt_thr=self.kpt_thr)
             visualizer.kpt_color = visualizer.link_color = 'red'

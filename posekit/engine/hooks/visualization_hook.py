@@ -120,6 +120,19 @@ def _lifting_name(sample: Any, index: int) -> str:
     return f'{index:06d}.jpg'
 
 
+def picture_of(runner, dataloader, path: str | None, hook: str) -> np.ndarray | None:
+    """The RGB image at ``path`` to draw on, with the run's visualizer set to
+    ``dataloader``'s dataset meta (colours, skeleton); None, with a
+    warning naming ``hook``, when the image cannot be read."""
+    image = cv2.imread(path) if path else None
+    if image is None:
+        runner.logger.warning('%s: cannot read %s', hook, path)
+        return None
+    runner.visualizer.set_dataset_meta(getattr(unwrap_dataset(dataloader.dataset),
+                                               'metainfo', None))
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
 @HOOKS.register_module()
 class PoseVisualizationHook(Hook):
     """Draw predictions during validation and testing (MMPose's arguments).
@@ -155,13 +168,10 @@ class PoseVisualizationHook(Hook):
     def _draw(self, runner, dataloader, sample: Any, name: str, step: int,
               out_file: str | None = None) -> None:
         path = sample.metainfo.get('img_path')
-        image = cv2.imread(path) if path else None
+        image = picture_of(runner, dataloader, path, type(self).__name__)
         if image is None:
-            runner.logger.warning('PoseVisualizationHook: cannot read %s', path)
             return
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
         visualizer = runner.visualizer
-        visualizer.set_dataset_meta(getattr(unwrap_dataset(dataloader.dataset), 'metainfo', None))
         options = dict(draw_gt=False, draw_pred=True, draw_heatmap=True, draw_bbox=True,
                        kpt_thr=self.kpt_thr)
         if self.show:
