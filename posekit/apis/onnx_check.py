@@ -10,6 +10,7 @@ import numpy as np
 from torch import nn
 
 from posekit.config import Config
+from posekit.export.onnx_export import is_lifter
 from posekit.models.builder import (config_input_size, config_lifter_input_shape,
                                     config_size_factor)
 from posekit.models.onnx_spec import preprocess_metadata
@@ -50,7 +51,7 @@ def check_metadata(network: Any, cfg: Config, estimator: nn.Module,
 
     if size is not None and network.size_factor is None and not network.lifting:
         compare('input_size', list(size))
-    mode = 'lifting' if type(estimator).__name__ == 'PoseLifter' else \
+    mode = 'lifting' if is_lifter(estimator) else \
         'bottomup' if getattr(estimator, 'is_bottomup', False) else 'topdown'
     if meta.get('data_mode', 'topdown') != mode:
         problems.append(f'data_mode: file {meta["data_mode"]}, config {mode}')

@@ -35,7 +35,7 @@ import torch
 import torch.nn as nn
 
 from posekit.malloc import keep_freed_memory
-from posekit.models.builder import config_input_size
+from posekit.models.builder import DEFAULT_INPUT_SIZE, config_input_size
 from posekit.models.utils.fuse import fold_batchnorm
 
 PRECISIONS = ('fp32', 'bf16')
@@ -70,8 +70,8 @@ def optimize_for_inference(model: nn.Module, precision: str = 'fp32',
     if device.type == 'cpu':
         keep_freed_memory()
     if type(model).__name__ != 'PoseLifter':   # lifters read keypoints: precision only
-        # (192, 256): COCO top-down's, for a config that names no size
-        w, h = input_size or config_input_size(getattr(model, 'cfg', None)) or (192, 256)
+        w, h = input_size or config_input_size(getattr(model, 'cfg', None)) \
+            or DEFAULT_INPUT_SIZE
         # a multiple of 32, every stride's: a bottom-up size that is not one
         # fails later with its own clear error (check_input_size)
         probe = torch.zeros(1, 3, -(-h // 32) * 32, -(-w // 32) * 32, device=device)

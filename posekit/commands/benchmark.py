@@ -61,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
     from posekit.apis import init_model
     from posekit.config import parse_cfg_options
     from posekit.fileio import write_json
-    from posekit.models.builder import config_input_size
+    from posekit.export.onnx_export import is_lifter
+    from posekit.models.builder import DEFAULT_INPUT_SIZE, config_input_size
     if args.boxes < 1 or args.iters < 1:
         raise ValueError('--boxes and --iters must be at least 1')
     if args.out and not args.out.endswith('.json'):
@@ -70,11 +71,11 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     options = parse_cfg_options(args.cfg_options) or None
     model = init_model(args.config, args.checkpoint, device=args.device, cfg_options=options)
-    if type(model).__name__ == 'PoseLifter':
+    if is_lifter(model):
         raise ValueError('posekit benchmark measures top-down and bottom-up models, '
                          'not pose lifters')
     bottomup = bool(getattr(model, 'is_bottomup', False))
-    w, h = config_input_size(model.cfg) or (192, 256)
+    w, h = config_input_size(model.cfg) or DEFAULT_INPUT_SIZE
     flips = 2 if (model.cfg.model.get('test_cfg') or {}).get('flip_test') else 1
     rate = matmul_gflops(torch.device(args.device))
     result = dict(config=args.config, checkpoint=args.checkpoint, device=args.device,

@@ -25,6 +25,8 @@ COCO_METAINFO = dict(from_file='configs/_base_/datasets/coco.py')
 _PREPROCESSOR_KEYS = ('data_preprocessor.mean', 'data_preprocessor.std')
 # BottomupResize's default size_factor
 DEFAULT_SIZE_FACTOR = 32
+# (w, h) for a model whose config names no input size: COCO top-down's
+DEFAULT_INPUT_SIZE = (192, 256)
 
 
 def build_inference_model(config: str | os.PathLike | Config,
